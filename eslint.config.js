@@ -1,0 +1,50 @@
+// @ts-check
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', 'docs/**', '**/coverage/**', '.pack-check/**']
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: {
+          allowDefaultProject: ['packages/*/vitest.config.ts', 'bench/vitest.config.ts', 'examples/vitest.config.ts']
+        },
+        tsconfigRootDir: import.meta.dirname
+      }
+    },
+    rules: {
+      // Floating promises and misused promises are the bugs that matter in socket code.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use a union of string literals instead of an enum.' },
+        { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces: use modules.' },
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+        { selector: 'ExportAllDeclaration', message: 'Re-export by name, never with export *.' }
+      ]
+    }
+  },
+  {
+    files: ['**/test/**/*.ts', '**/bench/**/*.ts', '**/examples/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/unbound-method': 'off'
+    }
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked
+  },
+  {
+    files: ['**/vitest.config.ts', 'eslint.config.js'],
+    rules: { 'no-restricted-syntax': 'off' }
+  }
+)

@@ -1,0 +1,319 @@
+import {
+  addressListRule,
+  durationRule,
+  finiteNumberRule,
+  integerRule,
+  ProblemCollector,
+  resolveOptions
+} from './validation.ts'
+import type { OptionsSchema } from './validation.ts'
+
+/**
+ * Every connection-management option, resolved: each one present, validated and frozen.
+ *
+ * The options and defaults are those of py-libp2p's `ConnectionConfig` (and js-libp2p's
+ * `ConnectionManagerInit`). **Durations are milliseconds**, as is usual in JavaScript and in
+ * js-libp2p, where py-libp2p uses seconds: py-libp2p's `dial_timeout = 10.0` is our
+ * `dialTimeout: 10_000`.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from '@cm/config'
+ * import type { ConnectionConfig } from '@cm/config'
+ *
+ * const config: ConnectionConfig = resolveConfig({ maxConnections: 50 })
+ * config.maxConnectionsPerPeer // 3, the default
+ * ```
+ */
+export interface ConnectionConfig {
+  /**
+   * The most connections open at once, inbound and outbound together.
+   *
+   * An integer >= 1, and at least `maxConnectionsPerPeer`.
+   *
+   * @default 300
+   */
+  readonly maxConnections: number
+
+  /**
+   * The most connections open at once to one peer (once the peer is identified).
+   *
+   * An integer >= 1 and <= `maxConnections`.
+   *
+   * @default 3
+   */
+  readonly maxConnectionsPerPeer: number
+
+  /**
+   * The most outbound dials running at once.
+   *
+   * An integer >= 1.
+   *
+   * @default 100
+   */
+  readonly maxParallelDials: number
+
+  /**
+   * The most outbound dials waiting for a free slot; beyond this a dial is refused at once.
+   * 0 means no dial waits: one is refused when `maxParallelDials` are already running.
+   *
+   * An integer >= 0.
+   *
+   * @default 500
+   */
+  readonly maxDialQueueLength: number
+
+  /**
+   * The most inbound connections accepted but not yet open (for libp2p: still upgrading).
+   *
+   * An integer >= 1.
+   *
+   * @default 10
+   */
+  readonly maxIncomingPendingConnections: number
+
+  /**
+   * Inbound connection attempts admitted per second from one host. 0 admits none (except
+   * from trusted addresses).
+   *
+   * An integer >= 0.
+   *
+   * @default 5
+   */
+  readonly inboundConnectionThreshold: number
+
+  /**
+   * Entries (IP addresses, CIDR ranges, multiaddrs, peer IDs) that may connect. When the list
+   * is not empty, it is exclusive: everyone not on it is refused. The deny list still wins.
+   *
+   * Each entry must be accepted by `parseAddressEntry`.
+   *
+   * @default []
+   */
+  readonly allowList: readonly string[]
+
+  /**
+   * Entries (IP addresses, CIDR ranges, multiaddrs, peer IDs) that may never connect, in
+   * either direction. A deny match refuses whatever else matches.
+   *
+   * Each entry must be accepted by `parseAddressEntry`.
+   *
+   * @default []
+   */
+  readonly denyList: readonly string[]
+
+  /**
+   * Milliseconds an outbound dial may take, from its start to an open connection.
+   *
+   * A finite number > 0 and <= 2147483647.
+   *
+   * @default 10000
+   */
+  readonly dialTimeout: number
+
+  /**
+   * Milliseconds a connection may take to close gracefully before it is destroyed.
+   *
+   * A finite number > 0 and <= 2147483647.
+   *
+   * @default 1000
+   */
+  readonly connectionCloseTimeout: number
+
+  /**
+   * How many times a keep-alive connection is redialled after it closes unexpectedly.
+   * 0 disables reconnection.
+   *
+   * An integer >= 0.
+   *
+   * @default 5
+   */
+  readonly reconnectRetries: number
+
+  /**
+   * Milliseconds before the first reconnect attempt; attempt n waits
+   * `reconnectRetryInterval × reconnectBackoffFactor^(n-1)`.
+   *
+   * A finite number > 0 and <= 2147483647.
+   *
+   * @default 1000
+   */
+  readonly reconnectRetryInterval: number
+
+  /**
+   * The factor by which each reconnect delay grows over the one before.
+   *
+   * A finite number >= 1.
+   *
+   * @default 2
+   */
+  readonly reconnectBackoffFactor: number
+}
+
+/**
+ * The options a user may give: any subset of {@link ConnectionConfig}. An option left out
+ * (or `undefined`) takes its default.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionConfigInit } from '@cm/config'
+ *
+ * const init: ConnectionConfigInit = {
+ *   maxConnections: 100,
+ *   denyList: ['10.0.0.0/8', '/ip6/2001:db8::/ipcidr/32']
+ * }
+ * ```
+ */
+export type ConnectionConfigInit = {
+  -readonly [K in keyof ConnectionConfig]?: ConnectionConfig[K] | undefined
+}
+
+/**
+ * The default value of every option.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG } from '@cm/config'
+ *
+ * DEFAULT_CONFIG.dialTimeout // 10000 (milliseconds)
+ * ```
+ */
+export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
+  maxConnections: 300,
+  maxConnectionsPerPeer: 3,
+  maxParallelDials: 100,
+  maxDialQueueLength: 500,
+  maxIncomingPendingConnections: 10,
+  inboundConnectionThreshold: 5,
+  allowList: Object.freeze([]),
+  denyList: Object.freeze([]),
+  dialTimeout: 10_000,
+  connectionCloseTimeout: 1_000,
+  reconnectRetries: 5,
+  reconnectRetryInterval: 1_000,
+  reconnectBackoffFactor: 2
+})
+
+const SCHEMA: OptionsSchema<ConnectionConfig> = {
+  maxConnections: { default: DEFAULT_CONFIG.maxConnections, rule: integerRule({ min: 1 }) },
+  maxConnectionsPerPeer: { default: DEFAULT_CONFIG.maxConnectionsPerPeer, rule: integerRule({ min: 1 }) },
+  maxParallelDials: { default: DEFAULT_CONFIG.maxParallelDials, rule: integerRule({ min: 1 }) },
+  maxDialQueueLength: { default: DEFAULT_CONFIG.maxDialQueueLength, rule: integerRule({ min: 0 }) },
+  maxIncomingPendingConnections: { default: DEFAULT_CONFIG.maxIncomingPendingConnections, rule: integerRule({ min: 1 }) },
+  inboundConnectionThreshold: { default: DEFAULT_CONFIG.inboundConnectionThreshold, rule: integerRule({ min: 0 }) },
+  allowList: { default: DEFAULT_CONFIG.allowList, rule: addressListRule },
+  denyList: { default: DEFAULT_CONFIG.denyList, rule: addressListRule },
+  dialTimeout: { default: DEFAULT_CONFIG.dialTimeout, rule: durationRule() },
+  connectionCloseTimeout: { default: DEFAULT_CONFIG.connectionCloseTimeout, rule: durationRule() },
+  reconnectRetries: { default: DEFAULT_CONFIG.reconnectRetries, rule: integerRule({ min: 0 }) },
+  reconnectRetryInterval: { default: DEFAULT_CONFIG.reconnectRetryInterval, rule: durationRule() },
+  reconnectBackoffFactor: { default: DEFAULT_CONFIG.reconnectBackoffFactor, rule: finiteNumberRule({ min: 1 }) }
+}
+
+/**
+ * The names of every option, in the order they are checked and documented.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_OPTIONS } from '@cm/config'
+ *
+ * CONFIG_OPTIONS.includes('dialTimeout') // true
+ * ```
+ */
+export const CONFIG_OPTIONS: ReadonlyArray<keyof ConnectionConfig> = Object.freeze(Object.keys(SCHEMA) as Array<keyof ConnectionConfig>)
+
+/**
+ * Resolves user options into a frozen, fully defaulted {@link ConnectionConfig}.
+ *
+ * Every option is checked; every problem is reported at once in one
+ * {@link InvalidConfigError}, each naming the option, what was expected and what was
+ * given. Nothing is skipped or clamped. The checks, beyond each option's own rule (see
+ * {@link ConnectionConfig}):
+ * - unknown options are refused, with a suggestion for near misses (`maxConection`);
+ * - `undefined` means "not given";
+ * - `maxConnectionsPerPeer` must not exceed `maxConnections`.
+ *
+ * @param init - the options given; omitted ones take their defaults
+ * @throws {@link InvalidConfigError} listing every problem
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from '@cm/config'
+ *
+ * const config = resolveConfig({
+ *   maxConnections: 100,
+ *   dialTimeout: 5_000, // milliseconds
+ *   denyList: ['10.0.0.0/8']
+ * })
+ * Object.isFrozen(config) // true
+ * ```
+ */
+export function resolveConfig (init: ConnectionConfigInit = {}): ConnectionConfig {
+  return resolve(init, undefined)
+}
+
+/**
+ * Derives a new config from `current` with the options in `change` replaced. The result is
+ * checked as a whole, exactly as {@link resolveConfig} checks, so a change that would
+ * contradict an unchanged option is refused. `current` is not modified.
+ *
+ * @param current - a resolved config
+ * @param change - the options to replace; `undefined` values leave an option as it is
+ * @throws {@link InvalidConfigError} listing every problem
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig, updateConfig } from '@cm/config'
+ *
+ * const config = resolveConfig()
+ * const lower = updateConfig(config, { maxConnections: 50 })
+ * lower.maxConnections // 50
+ * config.maxConnections // 300, unchanged
+ * ```
+ */
+export function updateConfig (current: ConnectionConfig, change: ConnectionConfigInit): ConnectionConfig {
+  return resolve(change, current)
+}
+
+/**
+ * Lists the options whose values differ between two configs, in {@link CONFIG_OPTIONS}
+ * order. Lists compare by their entries.
+ *
+ * @param previous - the config before
+ * @param next - the config after
+ *
+ * @example
+ * ```ts
+ * import { changedOptions, resolveConfig, updateConfig } from '@cm/config'
+ *
+ * const before = resolveConfig()
+ * const after = updateConfig(before, { maxConnections: 10, dialTimeout: 10_000 })
+ * changedOptions(before, after) // ['maxConnections']
+ * ```
+ */
+export function changedOptions (previous: ConnectionConfig, next: ConnectionConfig): Array<keyof ConnectionConfig> {
+  return CONFIG_OPTIONS.filter(name => !sameValue(previous[name], next[name]))
+}
+
+function sameValue (a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((value, index) => Object.is(value, b[index]))
+  }
+  return Object.is(a, b)
+}
+
+function resolve (input: unknown, base: ConnectionConfig | undefined): ConnectionConfig {
+  const problems = new ProblemCollector()
+  const config = resolveOptions(SCHEMA, input, problems, base === undefined ? {} : { base })
+  const invalid = new Set(problems.problems.map(problem => problem.path))
+  if (!invalid.has('maxConnections') && !invalid.has('maxConnectionsPerPeer') && config.maxConnectionsPerPeer > config.maxConnections) {
+    problems.addProblem({
+      path: 'maxConnectionsPerPeer',
+      expected: `an integer <= maxConnections (${config.maxConnections})`,
+      received: `${config.maxConnectionsPerPeer} (number)`,
+      message: `Expected \`maxConnectionsPerPeer\` (${config.maxConnectionsPerPeer}) to be at most \`maxConnections\` (${config.maxConnections}): one peer cannot hold more connections than the node`
+    })
+  }
+  problems.throwIfAny()
+  return Object.freeze(config)
+}

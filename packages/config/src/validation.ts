@@ -1,0 +1,453 @@
+import { tryParseAddressEntry } from './address-entry.ts'
+import { CmError } from './errors.ts'
+
+/**
+ * One problem found in a configuration: which option, what was expected, what was given.
+ */
+export interface ConfigProblem {
+  /** The option's path, such as `maxConnections` or `denyList[2]`. */
+  readonly path: string
+  /** What the option must be, such as `an integer >= 1`. */
+  readonly expected: string
+  /** A description of the value given, such as `-1 (number)`. */
+  readonly received: string
+  /** More detail on why the value is wrong, if any (for list entries: the parser's reason). */
+  readonly detail?: string
+  /** The whole sentence: ``Expected `maxConnections` to be an integer >= 1, got -1 (number)``. */
+  readonly message: string
+}
+
+/**
+ * Thrown when a configuration is invalid. It lists every problem found, not only the first.
+ *
+ * @example
+ * ```ts
+ * import { InvalidConfigError, resolveConfig } from '@cm/config'
+ *
+ * try {
+ *   resolveConfig({ maxConnections: -1, maxConection: 5 } as never)
+ * } catch (error) {
+ *   if (InvalidConfigError.isInstance(error)) {
+ *     for (const problem of error.problems) {
+ *       console.error(problem.message)
+ *     }
+ *     // Unknown option `maxConection` (did you mean `maxConnections`?) ...
+ *     // Expected `maxConnections` to be an integer >= 1, got -1 (number)
+ *   }
+ * }
+ * ```
+ */
+export class InvalidConfigError extends CmError {
+  static override readonly name: string = 'InvalidConfigError'
+
+  /** Every problem found, in the order the options are checked. At least one. */
+  readonly problems: readonly ConfigProblem[]
+  /** The path of the first problem, for quick checks. */
+  readonly path: string
+
+  /**
+   * @param problems - every problem found (at least one)
+   */
+  constructor (problems: readonly ConfigProblem[]) {
+    const count = problems.length
+    const lines = problems.map(problem => `  - ${problem.message}`).join('\n')
+    super(`Invalid configuration (${count} ${count === 1 ? 'problem' : 'problems'}):\n${lines}`)
+    this.problems = Object.freeze([...problems])
+    this.path = problems[0]?.path ?? ''
+  }
+}
+
+/**
+ * Collects configuration problems, then throws them all at once as one
+ * {@link InvalidConfigError}. Used by every `@cm` package to validate its options in the
+ * same style.
+ *
+ * @example
+ * ```ts
+ * import { ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * problems.add('window', 'a duration in milliseconds > 0', -5)
+ * problems.throwIfAny() // throws InvalidConfigError
+ * ```
+ */
+export class ProblemCollector {
+  readonly #problems: ConfigProblem[] = []
+
+  /** The problems collected so far. */
+  get problems (): readonly ConfigProblem[] {
+    return this.#problems
+  }
+
+  /**
+   * Records a problem.
+   *
+   * @param path - the option's path
+   * @param expected - what it must be
+   * @param value - what was given
+   * @param detail - more detail, if any
+   */
+  add (path: string, expected: string, value: unknown, detail?: string): void {
+    const received = describeValue(value)
+    const message = `Expected \`${path}\` to be ${expected}, got ${received}${detail === undefined ? '' : `: ${detail}`}`
+    this.#problems.push(detail === undefined
+      ? { path, expected, received, message }
+      : { path, expected, received, detail, message })
+  }
+
+  /**
+   * Records a problem with a message of its own (for unknown options and contradictions).
+   *
+   * @param problem - the problem
+   */
+  addProblem (problem: ConfigProblem): void {
+    this.#problems.push(problem)
+  }
+
+  /**
+   * Throws every problem collected as one {@link InvalidConfigError}; does nothing if there
+   * are none.
+   *
+   * @throws {@link InvalidConfigError} when any problem was collected
+   */
+  throwIfAny (): void {
+    if (this.#problems.length > 0) {
+      throw new InvalidConfigError(this.#problems)
+    }
+  }
+}
+
+/**
+ * Describes a value for an error message: `-1 (number)`, `"abc" (string)`, `NaN (number)`,
+ * `an array of 3`, `null`.
+ *
+ * @param value - any value
+ *
+ * @example
+ * ```ts
+ * import { describeValue } from '@cm/config'
+ *
+ * describeValue(Number.NaN) // 'NaN (number)'
+ * describeValue('3') // '"3" (string)'
+ * ```
+ */
+export function describeValue (value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  switch (typeof value) {
+    case 'string': return `${truncate(JSON.stringify(value))} (string)`
+    case 'number': return `${Object.is(value, -0) ? '-0' : String(value)} (number)`
+    case 'bigint': return `${value}n (bigint)`
+    case 'boolean': return `${value} (boolean)`
+    case 'function': return 'a function'
+    case 'symbol': return `${String(value)} (symbol)`
+    default: return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
+  }
+}
+
+function truncate (text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}..."` : text
+}
+
+/**
+ * A validation rule for one option: a description of what is expected and a check that
+ * reports problems.
+ *
+ * @example
+ * ```ts
+ * import { integerRule, ProblemCollector } from '@cm/config'
+ *
+ * const rule = integerRule({ min: 1 })
+ * const problems = new ProblemCollector()
+ * rule.check(0, 'maxPeers', problems) // false; one problem recorded
+ * ```
+ */
+export interface OptionRule<T> {
+  /** What the option must be, such as `an integer >= 1`. */
+  readonly expected: string
+  /**
+   * Checks a value, recording every problem in `problems`.
+   *
+   * @returns whether the value is valid
+   */
+  check(value: unknown, path: string, problems: ProblemCollector): value is T
+}
+
+/** Bounds for numeric rules. */
+export interface NumberBounds {
+  /** The smallest value accepted. */
+  readonly min?: number
+  /** The largest value accepted. */
+  readonly max?: number
+  /** Whether `min` itself is excluded (a value must be greater than it). */
+  readonly exclusiveMin?: boolean
+}
+
+/**
+ * The largest delay, in milliseconds, that Node's timers accept (about 24.8 days); a larger
+ * one would fire at once.
+ */
+export const MAX_TIMER_DELAY_MS = 2_147_483_647
+
+function boundsText (bounds: NumberBounds): string {
+  const parts: string[] = []
+  if (bounds.min !== undefined) parts.push(`${bounds.exclusiveMin === true ? '>' : '>='} ${bounds.min}`)
+  if (bounds.max !== undefined) parts.push(`<= ${bounds.max}`)
+  return parts.join(' and ')
+}
+
+function numberRule (kind: string, bounds: NumberBounds, integer: boolean): OptionRule<number> {
+  const range = boundsText(bounds)
+  const expected = range === '' ? kind : `${kind} ${range}`
+  return {
+    expected,
+    check (value, path, problems): value is number {
+      const ok = typeof value === 'number' &&
+        Number.isFinite(value) &&
+        (!integer || Number.isInteger(value)) &&
+        (bounds.min === undefined || (bounds.exclusiveMin === true ? value > bounds.min : value >= bounds.min)) &&
+        (bounds.max === undefined || value <= bounds.max)
+      if (!ok) {
+        problems.add(path, expected, value)
+      }
+      return ok
+    }
+  }
+}
+
+/**
+ * A rule for counts: a finite integer within the bounds (no NaN, no Infinity, no
+ * fractions).
+ *
+ * @param bounds - the range accepted
+ *
+ * @example
+ * ```ts
+ * import { integerRule } from '@cm/config'
+ *
+ * integerRule({ min: 0 }).expected // 'an integer >= 0'
+ * ```
+ */
+export function integerRule (bounds: NumberBounds = {}): OptionRule<number> {
+  return numberRule('an integer', bounds, true)
+}
+
+/**
+ * A rule for finite numbers within the bounds (no NaN, no Infinity).
+ *
+ * @param bounds - the range accepted
+ *
+ * @example
+ * ```ts
+ * import { finiteNumberRule } from '@cm/config'
+ *
+ * finiteNumberRule({ min: 1 }).expected // 'a finite number >= 1'
+ * ```
+ */
+export function finiteNumberRule (bounds: NumberBounds = {}): OptionRule<number> {
+  return numberRule('a finite number', bounds, false)
+}
+
+/**
+ * A rule for durations in milliseconds: a finite number greater than zero (unless `min`
+ * says otherwise) and at most {@link MAX_TIMER_DELAY_MS}, the largest delay timers accept.
+ *
+ * @param bounds - the range accepted; `max` defaults to {@link MAX_TIMER_DELAY_MS}
+ *
+ * @example
+ * ```ts
+ * import { durationRule } from '@cm/config'
+ *
+ * durationRule().expected // 'a duration in milliseconds > 0 and <= 2147483647'
+ * ```
+ */
+export function durationRule (bounds: NumberBounds = { min: 0, exclusiveMin: true }): OptionRule<number> {
+  return numberRule('a duration in milliseconds', { max: MAX_TIMER_DELAY_MS, ...bounds }, false)
+}
+
+/**
+ * A rule for one of a fixed set of strings.
+ *
+ * @param values - the strings accepted
+ *
+ * @example
+ * ```ts
+ * import { oneOfRule } from '@cm/config'
+ *
+ * oneOfRule(['oldest', 'newest']).expected // 'one of "oldest", "newest"'
+ * ```
+ */
+export function oneOfRule<T extends string> (values: readonly T[]): OptionRule<T> {
+  const expected = `one of ${values.map(value => JSON.stringify(value)).join(', ')}`
+  return {
+    expected,
+    check (value, path, problems): value is T {
+      const ok = typeof value === 'string' && (values as readonly string[]).includes(value)
+      if (!ok) {
+        problems.add(path, expected, value)
+      }
+      return ok
+    }
+  }
+}
+
+/**
+ * A rule for booleans.
+ *
+ * @example
+ * ```ts
+ * import { booleanRule } from '@cm/config'
+ *
+ * booleanRule.expected // 'a boolean'
+ * ```
+ */
+export const booleanRule: OptionRule<boolean> = {
+  expected: 'a boolean',
+  check (value, path, problems): value is boolean {
+    const ok = typeof value === 'boolean'
+    if (!ok) {
+      problems.add(path, 'a boolean', value)
+    }
+    return ok
+  }
+}
+
+const ENTRY_EXPECTED = 'an IP address, CIDR range, multiaddr or peer ID'
+const LIST_EXPECTED = 'an array of IP addresses, CIDR ranges, multiaddrs or peer IDs'
+
+/**
+ * A rule for allow, deny and trusted lists: an array of entry strings, each of which
+ * {@link parseAddressEntry} accepts. Every malformed entry is reported with its index, its
+ * text and the reason.
+ *
+ * @example
+ * ```ts
+ * import { addressListRule } from '@cm/config'
+ *
+ * addressListRule.expected // 'an array of IP addresses, CIDR ranges, multiaddrs or peer IDs'
+ * ```
+ */
+export const addressListRule: OptionRule<readonly string[]> = {
+  expected: LIST_EXPECTED,
+  check (value, path, problems): value is readonly string[] {
+    if (!Array.isArray(value)) {
+      problems.add(path, LIST_EXPECTED, value)
+      return false
+    }
+    let ok = true
+    value.forEach((entry: unknown, index) => {
+      const result = tryParseAddressEntry(entry)
+      if (!result.ok) {
+        ok = false
+        problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
+      }
+    })
+    return ok
+  }
+}
+
+/** The schema of an options object: for each option, its default and its rule. */
+export type OptionsSchema<T> = {
+  readonly [K in keyof T]-?: {
+    /** The value used when the option is not given. */
+    readonly default: T[K]
+    /** The rule the option's value must satisfy. */
+    readonly rule: OptionRule<T[K]>
+  }
+}
+
+/**
+ * Resolves options against a schema: fills in defaults (or the values of `base`), checks
+ * every given option, and reports unknown options (with a suggestion for near misses, so a
+ * typo is never silently ignored). `undefined` means "not given". Problems are recorded in
+ * `problems`; the caller throws them.
+ *
+ * @param schema - the options and their rules
+ * @param input - the user's options object
+ * @param problems - receives every problem found
+ * @param context - `path`, a prefix for option paths (for nested sections), and `base`,
+ *   values to use instead of the defaults (for updates)
+ * @returns the resolved options (where a value was invalid, the default stands in)
+ *
+ * @example
+ * ```ts
+ * import { integerRule, ProblemCollector, resolveOptions } from '@cm/config'
+ *
+ * const schema = { limit: { default: 10, rule: integerRule({ min: 1 }) } }
+ * const problems = new ProblemCollector()
+ * const options = resolveOptions(schema, { limit: 5 }, problems)
+ * problems.throwIfAny()
+ * options.limit // 5
+ * ```
+ */
+export function resolveOptions<T extends object> (
+  schema: OptionsSchema<T>,
+  input: unknown,
+  problems: ProblemCollector,
+  context: { readonly path?: string, readonly base?: T } = {}
+): T {
+  const prefix = context.path === undefined || context.path === '' ? '' : `${context.path}.`
+  const names = Object.keys(schema) as Array<keyof T & string>
+  const result: Record<string, unknown> = {}
+  for (const name of names) {
+    result[name] = context.base === undefined ? schema[name].default : context.base[name]
+  }
+  if (input === undefined || input === null) {
+    return result as T
+  }
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    problems.add(context.path === undefined || context.path === '' ? 'options' : context.path, 'an object', input)
+    return result as T
+  }
+  const given = input as Record<string, unknown>
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(schema, key)) {
+      const suggestion = closest(key, names)
+      const path = `${prefix}${key}`
+      problems.addProblem({
+        path,
+        expected: 'a known option',
+        received: describeValue(given[key]),
+        message: `Unknown option \`${path}\`${suggestion === undefined ? '' : ` (did you mean \`${prefix}${suggestion}\`?)`}; known options are ${names.map(name => `\`${name}\``).join(', ')}`
+      })
+    }
+  }
+  for (const name of names) {
+    const value = given[name]
+    if (value === undefined) {
+      continue
+    }
+    if (schema[name].rule.check(value, `${prefix}${name}`, problems)) {
+      result[name] = Array.isArray(value) ? Object.freeze([...value]) : value
+    }
+  }
+  return result as T
+}
+
+/** The known name closest to `name` by edit distance, if it is a plausible typo. */
+function closest (name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1
+  for (const candidate of names) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase())
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+function editDistance (a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost)
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}

@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest'
+import { changedOptions, CONFIG_OPTIONS, DEFAULT_CONFIG, resolveConfig, updateConfig } from '../src/connection-config.ts'
+import { InvalidConfigError } from '../src/validation.ts'
+import type { ConnectionConfigInit } from '../src/connection-config.ts'
+
+/** The problems' messages that resolveConfig(init) throws. */
+function problemsOf (init: unknown): string[] {
+  try {
+    resolveConfig(init as ConnectionConfigInit)
+  } catch (error) {
+    if (InvalidConfigError.isInstance(error)) {
+      return error.problems.map(problem => problem.message)
+    }
+    throw error
+  }
+  return []
+}
+
+describe('DEFAULT_CONFIG', () => {
+  // Golden: a change to any default must be deliberate, and this test changed with it.
+  it('holds the defaults of py-libp2p\'s ConnectionConfig, durations in milliseconds', () => {
+    expect(DEFAULT_CONFIG).toStrictEqual({
+      maxConnections: 300,
+      maxConnectionsPerPeer: 3,
+      maxParallelDials: 100,
+      maxDialQueueLength: 500,
+      maxIncomingPendingConnections: 10,
+      inboundConnectionThreshold: 5,
+      allowList: [],
+      denyList: [],
+      dialTimeout: 10_000,
+      connectionCloseTimeout: 1_000,
+      reconnectRetries: 5,
+      reconnectRetryInterval: 1_000,
+      reconnectBackoffFactor: 2
+    })
+    expect(CONFIG_OPTIONS).toEqual(Object.keys(DEFAULT_CONFIG))
+  })
+
+  it('is deeply frozen', () => {
+    expect(Object.isFrozen(DEFAULT_CONFIG)).toBe(true)
+    expect(Object.isFrozen(DEFAULT_CONFIG.allowList)).toBe(true)
+    expect(Object.isFrozen(DEFAULT_CONFIG.denyList)).toBe(true)
+  })
+})
+
+describe('resolveConfig()', () => {
+  it('returns every default when given nothing', () => {
+    expect(resolveConfig()).toStrictEqual(DEFAULT_CONFIG)
+    expect(resolveConfig({})).toStrictEqual(DEFAULT_CONFIG)
+  })
+
+  it.each(CONFIG_OPTIONS)('defaults %s when it is left out or undefined', name => {
+    expect(resolveConfig({ [name]: undefined })[name]).toStrictEqual(DEFAULT_CONFIG[name])
+  })
+
+  it('keeps the values given and returns a deeply frozen copy', () => {
+    const denyList = ['10.0.0.0/8']
+    const config = resolveConfig({ maxConnections: 50, dialTimeout: 2_500.5, denyList, reconnectBackoffFactor: 1.5 })
+    expect(config.maxConnections).toBe(50)
+    expect(config.dialTimeout).toBe(2_500.5)
+    expect(config.reconnectBackoffFactor).toBe(1.5)
+    expect(config.denyList).toEqual(['10.0.0.0/8'])
+    expect(Object.isFrozen(config)).toBe(true)
+    expect(Object.isFrozen(config.denyList)).toBe(true)
+    denyList.push('1.2.3.4')
+    expect(config.denyList).toEqual(['10.0.0.0/8'])
+  })
+
+  it('accepts the boundary values', () => {
+    const config = resolveConfig({
+      maxConnections: 1,
+      maxConnectionsPerPeer: 1,
+      maxParallelDials: 1,
+      maxDialQueueLength: 0,
+      maxIncomingPendingConnections: 1,
+      inboundConnectionThreshold: 0,
+      dialTimeout: 2_147_483_647,
+      connectionCloseTimeout: 0.5,
+      reconnectRetries: 0,
+      reconnectRetryInterval: 1,
+      reconnectBackoffFactor: 1
+    })
+    expect(config.maxDialQueueLength).toBe(0)
+    expect(config.inboundConnectionThreshold).toBe(0)
+  })
+
+  describe('counts must be integers in range', () => {
+    const counts = [
+      ['maxConnections', 'an integer >= 1', 0],
+      ['maxConnectionsPerPeer', 'an integer >= 1', 0],
+      ['maxParallelDials', 'an integer >= 1', 0],
+      ['maxDialQueueLength', 'an integer >= 0', -1],
+      ['maxIncomingPendingConnections', 'an integer >= 1', 0],
+      ['inboundConnectionThreshold', 'an integer >= 0', -1],
+      ['reconnectRetries', 'an integer >= 0', -1]
+    ] as const
+
+    it.each(counts)('%s is %s: refuses the value below the range', (name, expected, below) => {
+      expect(problemsOf({ [name]: below })).toEqual([`Expected \`${name}\` to be ${expected}, got ${below} (number)`])
+    })
+
+    it.each(counts)('%s is %s: refuses fractions, NaN, Infinity, strings and null', (name, expected) => {
+      expect(problemsOf({ [name]: 2.5 })).toEqual([`Expected \`${name}\` to be ${expected}, got 2.5 (number)`])
+      expect(problemsOf({ [name]: Number.NaN })).toEqual([`Expected \`${name}\` to be ${expected}, got NaN (number)`])
+      expect(problemsOf({ [name]: Number.POSITIVE_INFINITY })).toEqual([`Expected \`${name}\` to be ${expected}, got Infinity (number)`])
+      expect(problemsOf({ [name]: '5' })).toEqual([`Expected \`${name}\` to be ${expected}, got "5" (string)`])
+      expect(problemsOf({ [name]: null })).toEqual([`Expected \`${name}\` to be ${expected}, got null`])
+    })
+  })
+
+  describe('durations are milliseconds > 0 that timers accept', () => {
+    const durations = ['dialTimeout', 'connectionCloseTimeout', 'reconnectRetryInterval'] as const
+    const expected = 'a duration in milliseconds > 0 and <= 2147483647'
+
+    it.each(durations)('%s refuses 0, negatives, NaN, Infinity and values timers cannot hold', name => {
+      for (const [value, text] of [[0, '0'], [-1, '-1'], [Number.NaN, 'NaN'], [Number.POSITIVE_INFINITY, 'Infinity'], [2_147_483_648, '2147483648']] as const) {
+        expect(problemsOf({ [name]: value })).toEqual([`Expected \`${name}\` to be ${expected}, got ${text} (number)`])
+      }
+      expect(problemsOf({ [name]: '10s' })).toEqual([`Expected \`${name}\` to be ${expected}, got "10s" (string)`])
+    })
+  })
+
+  it('reconnectBackoffFactor is a finite number >= 1', () => {
+    const expected = 'a finite number >= 1'
+    expect(problemsOf({ reconnectBackoffFactor: 0.5 })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got 0.5 (number)`])
+    expect(problemsOf({ reconnectBackoffFactor: Number.POSITIVE_INFINITY })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got Infinity (number)`])
+    expect(problemsOf({ reconnectBackoffFactor: Number.NaN })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got NaN (number)`])
+  })
+
+  describe('allow and deny lists', () => {
+    it.each(['allowList', 'denyList'] as const)('%s accepts every entry form', name => {
+      const entries = ['10.0.0.1', '10.0.0.0/8', '2001:db8::/32', '/ip4/1.2.3.4/tcp/4001', '/ip6/2001:db8::/ipcidr/48', '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA']
+      expect(resolveConfig({ [name]: entries })[name]).toEqual(entries)
+    })
+
+    it.each(['allowList', 'denyList'] as const)('%s must be an array', name => {
+      expect(problemsOf({ [name]: '10.0.0.0/8' })).toEqual([`Expected \`${name}\` to be an array of IP addresses, CIDR ranges, multiaddrs or peer IDs, got "10.0.0.0/8" (string)`])
+    })
+
+    it('reports every malformed entry with its index, its text and the reason', () => {
+      expect(problemsOf({ denyList: ['10.0.0.0/8', '1.2.3.4/33', 42, 'example.com', '/dns4/a.com'] })).toEqual([
+        'Expected `denyList[1]` to be an IP address, CIDR range, multiaddr or peer ID, got "1.2.3.4/33" (string): the prefix length must be an integer from 0 to 32, got "33"',
+        'Expected `denyList[2]` to be an IP address, CIDR range, multiaddr or peer ID, got 42 (number): expected a string, got number',
+        'Expected `denyList[3]` to be an IP address, CIDR range, multiaddr or peer ID, got "example.com" (string): hostnames are not resolved; give an IP address, a CIDR range, a multiaddr or a peer ID',
+        'Expected `denyList[4]` to be an IP address, CIDR range, multiaddr or peer ID, got "/dns4/a.com" (string): /dns4 names are not resolved; give an /ip4 or /ip6 address'
+      ])
+    })
+  })
+
+  it('refuses unknown options, suggesting the near miss', () => {
+    const [message] = problemsOf({ maxConection: 5 })
+    expect(message).toMatch(/^Unknown option `maxConection` \(did you mean `maxConnections`\?\); known options are `maxConnections`, /)
+    expect(problemsOf({ somethingElse: 5 })[0]).toMatch(/^Unknown option `somethingElse`; known options are/)
+  })
+
+  it('refuses maxConnectionsPerPeer greater than maxConnections', () => {
+    expect(problemsOf({ maxConnections: 2 })).toEqual([
+      'Expected `maxConnectionsPerPeer` (3) to be at most `maxConnections` (2): one peer cannot hold more connections than the node'
+    ])
+    expect(resolveConfig({ maxConnections: 3, maxConnectionsPerPeer: 3 }).maxConnectionsPerPeer).toBe(3)
+  })
+
+  it('does not report a contradiction against a value that is itself invalid', () => {
+    expect(problemsOf({ maxConnections: 'many', maxConnectionsPerPeer: 500 })).toEqual([
+      'Expected `maxConnections` to be an integer >= 1, got "many" (string)'
+    ])
+  })
+
+  it('lists every problem at once in one InvalidConfigError', () => {
+    let caught: unknown
+    try {
+      resolveConfig({ maxConnections: -1, dialTimeout: Number.NaN, denyList: ['256.1.1.1'], typo: true } as ConnectionConfigInit)
+    } catch (error) {
+      caught = error
+    }
+    expect(InvalidConfigError.isInstance(caught)).toBe(true)
+    const error = caught as InvalidConfigError
+    expect(error.name).toBe('InvalidConfigError')
+    expect(error.problems.map(problem => problem.path)).toEqual(['typo', 'maxConnections', 'denyList[0]', 'dialTimeout'])
+    expect(error.path).toBe('typo')
+    expect(error.message.split('\n')[0]).toBe('Invalid configuration (4 problems):')
+    expect(error.problems[1]).toEqual({
+      path: 'maxConnections',
+      expected: 'an integer >= 1',
+      received: '-1 (number)',
+      message: 'Expected `maxConnections` to be an integer >= 1, got -1 (number)'
+    })
+    expect(error.problems[2]?.detail).toBe('each part of an IPv4 address must be an integer from 0 to 255')
+  })
+
+  it('refuses options that are not an object', () => {
+    expect(problemsOf(42)).toEqual(['Expected `options` to be an object, got 42 (number)'])
+    expect(problemsOf([])).toEqual(['Expected `options` to be an object, got an array of 0'])
+  })
+})
+
+describe('updateConfig()', () => {
+  it('replaces the options given and keeps the others', () => {
+    const config = resolveConfig({ maxConnections: 100, dialTimeout: 5_000 })
+    const updated = updateConfig(config, { maxConnections: 50, denyList: ['10.0.0.0/8'] })
+    expect(updated).toStrictEqual({ ...config, maxConnections: 50, denyList: ['10.0.0.0/8'] })
+    expect(Object.isFrozen(updated)).toBe(true)
+    expect(config.maxConnections).toBe(100)
+  })
+
+  it('leaves an option as it is when its new value is undefined (not the default)', () => {
+    const config = resolveConfig({ maxConnections: 100 })
+    expect(updateConfig(config, { maxConnections: undefined }).maxConnections).toBe(100)
+  })
+
+  it('validates the change like resolveConfig, against the unchanged options too', () => {
+    const config = resolveConfig({ maxConnectionsPerPeer: 5 })
+    expect(() => updateConfig(config, { maxConnections: 4 })).toThrow(InvalidConfigError)
+    expect(() => updateConfig(config, { maxConection: 4 } as ConnectionConfigInit)).toThrow(/Unknown option `maxConection`/)
+    expect(() => updateConfig(config, { denyList: ['nope'] })).toThrow(/denyList\[0\]/)
+  })
+})
+
+describe('changedOptions()', () => {
+  it('lists the options whose values differ, comparing lists by entry', () => {
+    const before = resolveConfig({ denyList: ['10.0.0.0/8'] })
+    expect(changedOptions(before, updateConfig(before, { denyList: ['10.0.0.0/8'], dialTimeout: 10_000 }))).toEqual([])
+    expect(changedOptions(before, updateConfig(before, { maxConnections: 10, denyList: [] }))).toEqual(['maxConnections', 'denyList'])
+  })
+})

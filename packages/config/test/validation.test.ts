@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest'
+import {
+  booleanRule,
+  describeValue,
+  durationRule,
+  finiteNumberRule,
+  integerRule,
+  InvalidConfigError,
+  oneOfRule,
+  ProblemCollector,
+  resolveOptions
+} from '../src/validation.ts'
+
+describe('describeValue()', () => {
+  it.each([
+    [-1, '-1 (number)'],
+    [-0, '-0 (number)'],
+    [Number.NaN, 'NaN (number)'],
+    [Number.NEGATIVE_INFINITY, '-Infinity (number)'],
+    ['abc', '"abc" (string)'],
+    [5n, '5n (bigint)'],
+    [true, 'true (boolean)'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [[1, 2, 3], 'an array of 3'],
+    [{}, 'an object (Object)'],
+    [new Date(0), 'an object (Date)'],
+    [() => 1, 'a function'],
+    [Symbol('s'), 'Symbol(s) (symbol)']
+  ])('describes value %# as %s', (value, text) => {
+    expect(describeValue(value)).toBe(text)
+  })
+
+  it('truncates long strings', () => {
+    expect(describeValue('x'.repeat(200))).toBe(`"${'x'.repeat(76)}..." (string)`)
+  })
+})
+
+describe('rules', () => {
+  it('integerRule() states its bounds and checks them', () => {
+    const rule = integerRule({ min: 1, max: 10 })
+    expect(rule.expected).toBe('an integer >= 1 and <= 10')
+    const problems = new ProblemCollector()
+    expect(rule.check(10, 'n', problems)).toBe(true)
+    expect(rule.check(11, 'n', problems)).toBe(false)
+    expect(rule.check(1.5, 'n', problems)).toBe(false)
+    expect(problems.problems.map(problem => problem.received)).toEqual(['11 (number)', '1.5 (number)'])
+  })
+
+  it('finiteNumberRule() supports an exclusive minimum', () => {
+    const rule = finiteNumberRule({ min: 0, exclusiveMin: true })
+    expect(rule.expected).toBe('a finite number > 0')
+    const problems = new ProblemCollector()
+    expect(rule.check(0, 'x', problems)).toBe(false)
+    expect(rule.check(0.001, 'x', problems)).toBe(true)
+  })
+
+  it('durationRule() caps durations at the largest timer delay', () => {
+    expect(durationRule().expected).toBe('a duration in milliseconds > 0 and <= 2147483647')
+    expect(durationRule({ min: 0 }).expected).toBe('a duration in milliseconds >= 0 and <= 2147483647')
+  })
+
+  it('oneOfRule() lists the choices', () => {
+    const rule = oneOfRule(['a', 'b'])
+    const problems = new ProblemCollector()
+    expect(rule.check('c', 'choice', problems)).toBe(false)
+    expect(problems.problems[0]?.message).toBe('Expected `choice` to be one of "a", "b", got "c" (string)')
+  })
+
+  it('booleanRule refuses truthy non-booleans', () => {
+    const problems = new ProblemCollector()
+    expect(booleanRule.check(1, 'flag', problems)).toBe(false)
+    expect(booleanRule.check(false, 'flag', problems)).toBe(true)
+  })
+})
+
+describe('resolveOptions()', () => {
+  const schema = {
+    limit: { default: 10, rule: integerRule({ min: 1 }) },
+    mode: { default: 'a' as 'a' | 'b', rule: oneOfRule(['a', 'b'] as const) }
+  }
+
+  it('fills defaults, keeps valid values and prefixes paths of nested sections', () => {
+    const problems = new ProblemCollector()
+    expect(resolveOptions(schema, { limit: 3 }, problems)).toEqual({ limit: 3, mode: 'a' })
+    expect(resolveOptions(schema, { limit: 0, mode: 'c', extra: 1 }, problems, { path: 'section' })).toEqual({ limit: 10, mode: 'a' })
+    expect(problems.problems.map(problem => problem.path)).toEqual(['section.extra', 'section.limit', 'section.mode'])
+    expect(problems.problems[0]?.message).toMatch(/^Unknown option `section.extra`; known options are `limit`, `mode`$/)
+  })
+
+  it('uses base values instead of defaults for updates', () => {
+    const problems = new ProblemCollector()
+    expect(resolveOptions(schema, { mode: 'b' }, problems, { base: { limit: 7, mode: 'a' } })).toEqual({ limit: 7, mode: 'b' })
+  })
+
+  it('ProblemCollector.throwIfAny() throws nothing when there is no problem', () => {
+    expect(() => { new ProblemCollector().throwIfAny() }).not.toThrow()
+    const problems = new ProblemCollector()
+    problems.add('x', 'a thing', 1, 'because')
+    expect(() => { problems.throwIfAny() }).toThrow(InvalidConfigError)
+    expect(problems.problems[0]?.message).toBe('Expected `x` to be a thing, got 1 (number): because')
+  })
+})

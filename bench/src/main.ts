@@ -1,0 +1,25 @@
+import { formatTable, runSuite } from './harness.ts'
+import { configSuite } from './suites/config.ts'
+import type { BenchSuite } from './harness.ts'
+
+/** Every suite, in the order they run. `pnpm bench <name>…` runs only the named ones. */
+const SUITES: readonly BenchSuite[] = [configSuite]
+
+const wanted = process.argv.slice(2).filter(argument => !argument.startsWith('-'))
+const unknown = wanted.filter(name => !SUITES.some(suite => suite.name === name))
+if (unknown.length > 0) {
+  console.error(`Unknown suite(s): ${unknown.join(', ')}. Suites: ${SUITES.map(suite => suite.name).join(', ')}`)
+  process.exit(2)
+}
+const selected = wanted.length === 0 ? SUITES : SUITES.filter(suite => wanted.includes(suite.name))
+
+console.log(`# @cm benchmarks\n\nNode ${process.version} on ${process.platform}/${process.arch}; medians per operation, each suite side by side in one process.\n`)
+for (const suite of selected) {
+  const rows = await runSuite(suite)
+  console.log(`## ${suite.name}: ${suite.description}\n`)
+  console.log(formatTable(rows))
+  for (const line of await suite.report?.() ?? []) {
+    console.log(line)
+  }
+  console.log('')
+}

@@ -1,0 +1,28 @@
+/**
+ * Runs every example in turn, each in its own process with a time limit, and fails if any
+ * fails. Run: pnpm examples
+ */
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/** Every example script, in the order they run. */
+export const EXAMPLES: readonly string[] = ['config.ts']
+
+const TIME_LIMIT_MS = 30_000
+
+let failed = 0
+for (const script of EXAMPLES) {
+  const path = fileURLToPath(new URL(script, import.meta.url))
+  console.log(`\n=== ${script} ===`)
+  const started = performance.now()
+  const result = spawnSync(process.execPath, ['--import', 'tsx', path], { stdio: 'inherit', timeout: TIME_LIMIT_MS })
+  const seconds = ((performance.now() - started) / 1000).toFixed(1)
+  if (result.status === 0) {
+    console.log(`=== ${script}: ok (${seconds} s) ===`)
+  } else {
+    failed++
+    console.log(`=== ${script}: FAILED (${result.signal ?? `exit ${result.status}`}, ${seconds} s) ===`)
+  }
+}
+console.log(`\n${EXAMPLES.length - failed} of ${EXAMPLES.length} examples passed.`)
+process.exitCode = failed === 0 ? 0 : 1

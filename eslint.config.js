@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'docs/**', '**/coverage/**', '.pack-check/**']
+    ignores: ['**/dist/**', '**/node_modules/**', 'docs/**', '**/coverage/**', '.pack-check/**', 'examples/.snippets/**']
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -77,7 +77,8 @@ const reportToConsole: ListenerErrorHandler = (error, event) => {
  * events.safeDispatchEvent('job:done', { detail: { id: 1 } }) // both listeners run; no crash
  * ```
  */
-export class SafeEventEmitter<EventMap extends Record<string, Event>> extends EventTarget implements TypedEventTarget<EventMap> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the constraint of main-event's TypedEventTarget, which interfaces satisfy
+export class SafeEventEmitter<EventMap extends Record<string, any>> extends EventTarget implements TypedEventTarget<EventMap> {
   readonly #registrations = new Map<string, Registration[]>()
   readonly #onListenerError: ListenerErrorHandler
 

@@ -210,6 +210,7 @@ export class Bucket<Metadata> {
 }
 
 let createView: <Metadata>(entry: Entry<Metadata>) => ConnectionRecord<Metadata>
+const CONSTRUCTING = Symbol('ConnectionRecord')
 
 /**
  * One connection as the tracker sees it: a read-only, live view. Its properties follow the
@@ -236,10 +237,13 @@ export class ConnectionRecord<Metadata = unknown> {
   readonly #entry: Entry<Metadata>
 
   static {
-    createView = <M>(entry: Entry<M>): ConnectionRecord<M> => new ConnectionRecord(entry)
+    createView = <M>(entry: Entry<M>): ConnectionRecord<M> => new ConnectionRecord(CONSTRUCTING, entry)
   }
 
-  private constructor (entry: Entry<Metadata>) {
+  private constructor (token: symbol, entry: Entry<Metadata>) {
+    if (token !== CONSTRUCTING) {
+      throw new TypeError('A ConnectionRecord is made by a ConnectionTracker, not constructed directly')
+    }
     this.#entry = entry
   }
 

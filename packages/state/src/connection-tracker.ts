@@ -240,7 +240,7 @@ export class ConnectionTracker<Metadata = unknown> {
     if (options.events === undefined) {
       this.events = new SafeEventEmitter<ConnectionTrackerEvents<Metadata>>(onListenerError === undefined ? {} : { onListenerError })
     } else {
-      this.events = options.events as TypedEventTarget<ConnectionTrackerEvents<Metadata>>
+      this.events = options.events
     }
     this.#onListenerError = onListenerError
     this.#countsListeners = typeof (this.events as { listenerCount?: unknown }).listenerCount === 'function'
@@ -608,7 +608,6 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     const tags = Object.assign(Object.create(null) as Record<string, number>, entry.tags)
-    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
     delete tags[name]
     entry.tags = Object.keys(tags).length === 0 ? NO_TAGS : Object.freeze(tags)
   }

@@ -360,7 +360,7 @@ describe('.tag() and .untag()', () => {
     const record = tracker.add(inbound())
     tracker.tag(record.id, '__proto__', 1)
     expect(Object.hasOwn(record.tags, '__proto__')).toBe(true)
-    expect(JSON.parse(JSON.stringify(record.toJSON())).tags).toEqual(JSON.parse('{"__proto__":1}'))
+    expect(JSON.stringify(record.toJSON().tags)).toBe('{"__proto__":1}')
   })
 
   it('.untag() - removes a tag; a missing tag is a no-op', () => {

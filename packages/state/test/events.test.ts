@@ -161,7 +161,7 @@ describe('events', () => {
         return true
       }
     })
-    const tracker = createConnectionTracker({ events: events as never, onListenerError })
+    const tracker = createConnectionTracker({ events, onListenerError })
     const id = add(tracker, 'peer-a')
     tracker.open(id)
     tracker.close(id, 'local')

@@ -27,11 +27,24 @@ export interface SafeEventEmitterInit {
   readonly onListenerError?: ListenerErrorHandler | undefined
 }
 
-/** The options `addEventListener` takes (`passive` has no effect outside a browser). */
-interface ListenerOptions {
+/**
+ * The options {@link SafeEventEmitter.addEventListener} takes, as for any `EventTarget`.
+ *
+ * @example
+ * ```ts
+ * import type { ListenerOptions } from '@cm/config'
+ *
+ * const options: ListenerOptions = { once: true, signal: AbortSignal.timeout(1_000) }
+ * ```
+ */
+export interface ListenerOptions {
+  /** Registers a separate capture-phase listener (no other effect on a plain target). */
   capture?: boolean
+  /** Removes the listener after its first call. */
   once?: boolean
+  /** Has no effect outside a browser. */
   passive?: boolean
+  /** Removes the listener when the signal aborts; an aborted signal adds nothing. */
   signal?: AbortSignal
 }
 
@@ -48,7 +61,7 @@ const reportToConsole: ListenerErrorHandler = (error, event) => {
 }
 
 /**
- * A typed `EventTarget` (main-event's {@link TypedEventTarget}, as in js-libp2p) on which a
+ * A typed `EventTarget` (main-event's `TypedEventTarget`, as in js-libp2p) on which a
  * listener that throws cannot break anything: the other listeners still run, the code that
  * dispatched the event carries on, and the process does not crash.
  *

@@ -1,5 +1,47 @@
 import { setMaxListeners } from 'main-event'
-import type { EventHandler, TypedEventTarget } from 'main-event'
+
+/**
+ * An event listener: a function, or an object with a `handleEvent` method.
+ *
+ * @example
+ * ```ts
+ * import type { EventHandler } from '@cm/config'
+ *
+ * const handler: EventHandler<CustomEvent<number>> = event => { console.log(event.detail) }
+ * ```
+ */
+export type EventHandler<E> = ((event: E) => void) | { handleEvent(event: E): void }
+
+/**
+ * A typed `EventTarget`: the same contract as main-event's `TypedEventTarget` (which
+ * js-libp2p's event buses implement, and which {@link SafeEventEmitter} implements),
+ * declared here so that the `@cm` type declarations compile without the DOM library
+ * (main-event's own declarations name DOM types that Node's lack).
+ *
+ * @example
+ * ```ts
+ * import { SafeEventEmitter } from '@cm/config'
+ * import type { TypedEventTarget } from '@cm/config'
+ *
+ * interface Events {
+ *   'job:done': CustomEvent<number>
+ * }
+ *
+ * const target: TypedEventTarget<Events> = new SafeEventEmitter<Events>()
+ * target.addEventListener('job:done', event => { console.log(event.detail) })
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- main-event's constraint, which interfaces satisfy
+export interface TypedEventTarget<EventMap extends Record<string, any>> extends EventTarget {
+  /** Registers a listener for an event type of the map. */
+  addEventListener<K extends keyof EventMap>(type: K, listener: EventHandler<EventMap[K]> | null, options?: boolean | ListenerOptions): void
+  /** Removes a listener registered with the same type and capture. */
+  removeEventListener<K extends keyof EventMap>(type: K, listener?: EventHandler<EventMap[K]> | null, options?: boolean | { capture?: boolean }): void
+  /** The number of listeners registered for an event type. */
+  listenerCount(type: string): number
+  /** Dispatches a `CustomEvent` of a type of the map with the given detail. */
+  safeDispatchEvent<Detail>(type: keyof EventMap, detail?: { detail?: Detail, cancelable?: boolean }): boolean
+}
 
 /**
  * Receives an error thrown (or a promise rejected) by an event listener of a

@@ -54,7 +54,7 @@ export { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNE
 export type { ConnectionConfig, ConnectionConfigInit } from './connection-config.ts'
 export { CmError } from './errors.ts'
 export { SafeEventEmitter } from './events.ts'
-export type { ListenerErrorHandler, ListenerOptions, SafeEventEmitterInit } from './events.ts'
+export type { EventHandler, ListenerErrorHandler, ListenerOptions, SafeEventEmitterInit, TypedEventTarget } from './events.ts'
 export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.ts'
 export type { IpAddress, IpFamily } from './ip.ts'
 export { parsePeerId } from './peer-id.ts'

@@ -7,9 +7,8 @@ import { buildSnapshot } from './snapshot.ts'
 import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction } from './connection-record.ts'
 import type { ConnectionEventDetail, ConnectionTrackerEvents, PeerEventDetail } from './events.ts'
 import type { TrackerSnapshot } from './snapshot.ts'
-import type { Clock, ListenerErrorHandler, OptionRule, OptionsSchema } from '@cm/config'
+import type { Clock, ListenerErrorHandler, OptionRule, OptionsSchema, TypedEventTarget } from '@cm/config'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { TypedEventTarget } from 'main-event'
 
 /** Options of a {@link ConnectionTracker}. */
 export interface ConnectionTrackerInit<Metadata = unknown> {

@@ -190,3 +190,15 @@ describe('events', () => {
     expect(listener).toHaveBeenCalledOnce()
   })
 })
+
+describe('event targets from elsewhere', () => {
+  it('accepts a main-event TypedEventEmitter (a js-libp2p bus) as its target', async () => {
+    const { TypedEventEmitter } = await import('main-event')
+    const bus = new TypedEventEmitter<ConnectionTrackerEvents>()
+    const tracker = createConnectionTracker({ events: bus })
+    const seen: number[] = []
+    bus.addEventListener('connection:pending', event => { seen.push(event.detail.connection.id) })
+    add(tracker)
+    expect(seen).toEqual([1])
+  })
+})

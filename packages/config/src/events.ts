@@ -10,7 +10,10 @@ import { setMaxListeners } from 'main-event'
  * const handler: EventHandler<CustomEvent<number>> = event => { console.log(event.detail) }
  * ```
  */
-export type EventHandler<E> = ((event: E) => void) | { handleEvent(event: E): void }
+export type EventHandler<E> = ((event: E) => void) | {
+  /** Called with each event. */
+  handleEvent(event: E): void
+}
 
 /**
  * A typed `EventTarget`: the same contract as main-event's `TypedEventTarget` (which

@@ -301,7 +301,7 @@ export class ConnectionTracker<Metadata = unknown> {
     }
     const hostKey = parsedHostKey
     if (peer !== undefined) {
-      checkPeer(peer)
+      checkNonEmpty('peer', peer)
     }
     const id = this.#newId()
     const entry = new Entry<Metadata>(id, directionIndex, address, host, peer, this.#clock.now(), metadata)
@@ -504,7 +504,7 @@ export class ConnectionTracker<Metadata = unknown> {
    * ```
    */
   identify (id: number, peer: string): void {
-    checkPeer(peer)
+    checkNonEmpty('peer', peer)
     const entry = this.#updatable(id, 'identify')
     if (entry.peer !== undefined) {
       if (entry.peer !== peer) {
@@ -570,7 +570,7 @@ export class ConnectionTracker<Metadata = unknown> {
    * ```
    */
   tag (id: number, name: string, value: number): void {
-    checkTagName(name)
+    checkNonEmpty('name', name)
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new InvalidArgumentError('value', 'a finite number', value)
     }
@@ -601,7 +601,7 @@ export class ConnectionTracker<Metadata = unknown> {
    * ```
    */
   untag (id: number, name: string): void {
-    checkTagName(name)
+    checkNonEmpty('name', name)
     const entry = this.#updatable(id, 'untag')
     if (!Object.hasOwn(entry.tags, name)) {
       return
@@ -1020,15 +1020,9 @@ function directionFilter (direction: Direction | undefined): number {
   throw new InvalidArgumentError('filter.direction', DIRECTIONS.map(name => `"${name}"`).join(' or '), direction)
 }
 
-function checkPeer (peer: unknown): void {
-  if (typeof peer !== 'string' || peer === '') {
-    throw new InvalidArgumentError('peer', 'a non-empty string', peer)
-  }
-}
-
-function checkTagName (name: unknown): void {
-  if (typeof name !== 'string' || name === '') {
-    throw new InvalidArgumentError('name', 'a non-empty string', name)
+function checkNonEmpty (argument: string, value: unknown): void {
+  if (typeof value !== 'string' || value === '') {
+    throw new InvalidArgumentError(argument, 'a non-empty string', value)
   }
 }
 

@@ -100,8 +100,10 @@ export class Entry<Metadata> {
   /** 0 inbound, 1 outbound. */
   readonly direction: 0 | 1
   readonly remoteAddress: string
-  /** The canonical IP text, the key of the host index. */
+  /** The canonical IP text. */
   readonly host: string | undefined
+  /** The key of the host index: the IPv4 address as an int32, or the IPv6 canonical text. */
+  readonly hostKey: number | string | undefined
   peer: string | undefined
   /** PENDING, OPEN, CLOSING or CLOSED. */
   state: number
@@ -119,20 +121,22 @@ export class Entry<Metadata> {
   // Links of the list of the connections in the same state and direction.
   slotPrevious: Entry<Metadata> | undefined = undefined
   slotNext: Entry<Metadata> | undefined = undefined
-  // Links of the peer's list, and the peer's counters.
+  // Links of the peer's list, and the peer's counters; all undefined while the connection
+  // is the peer's only one (the peer index then holds the entry itself: see Group).
   peerPrevious: Entry<Metadata> | undefined = undefined
   peerNext: Entry<Metadata> | undefined = undefined
   peerBucket: Bucket<Metadata> | undefined = undefined
-  // Links of the host's list, and the host's counters.
+  // The same for the host.
   hostPrevious: Entry<Metadata> | undefined = undefined
   hostNext: Entry<Metadata> | undefined = undefined
   hostBucket: Bucket<Metadata> | undefined = undefined
 
-  constructor (id: number, direction: 0 | 1, remoteAddress: string, host: string | undefined, peer: string | undefined, now: number, metadata: Metadata | undefined) {
+  constructor (id: number, direction: 0 | 1, remoteAddress: string, host: string | undefined, hostKey: number | string | undefined, peer: string | undefined, now: number, metadata: Metadata | undefined) {
     this.id = id
     this.direction = direction
     this.remoteAddress = remoteAddress
     this.host = host
+    this.hostKey = hostKey
     this.peer = peer
     this.state = PENDING
     this.pendingAt = now
@@ -152,8 +156,6 @@ export class Entry<Metadata> {
  * one host), and the head of the group's intrusive list.
  */
 export class Bucket<Metadata> {
-  /** The key of the bucket in its map (a peer ID, or a host key). */
-  readonly key: number | string
   c0 = 0
   c1 = 0
   c2 = 0
@@ -162,10 +164,6 @@ export class Bucket<Metadata> {
   c5 = 0
   total = 0
   head: Entry<Metadata> | undefined = undefined
-
-  constructor (key: number | string) {
-    this.key = key
-  }
 
   /** The count of one slot. */
   get (slot: number): number {
@@ -207,6 +205,36 @@ export class Bucket<Metadata> {
   get connected (): number {
     return this.c2 + this.c3 + this.c4 + this.c5
   }
+}
+
+/**
+ * @internal
+ * What the peer and host indexes hold for a key: the entry itself while it is the key's only
+ * connection (most peers and hosts have one; this saves a bucket and its allocation per
+ * connection), a bucket from the second one on. The group's list starts at
+ * {@link groupHead} and follows `peerNext` or `hostNext`.
+ */
+export type Group<Metadata> = Entry<Metadata> | Bucket<Metadata>
+
+/** @internal The first entry of a group's list. */
+export function groupHead<Metadata> (group: Group<Metadata>): Entry<Metadata> | undefined {
+  return group instanceof Bucket ? group.head : group
+}
+
+/** @internal How many of a group's connections are in `state` and `direction` (-1: any). */
+export function groupCount<Metadata> (group: Group<Metadata>, state: number, direction: number): number {
+  if (group instanceof Bucket) {
+    return group.count(state, direction)
+  }
+  return (state < 0 || group.state === state) && (direction < 0 || group.direction === direction) ? 1 : 0
+}
+
+/** @internal How many of a group's connections have opened and not yet closed. */
+export function groupConnected<Metadata> (group: Group<Metadata>): number {
+  if (group instanceof Bucket) {
+    return group.connected
+  }
+  return group.state === OPEN || group.state === CLOSING ? 1 : 0
 }
 
 let createView: <Metadata>(entry: Entry<Metadata>) => ConnectionRecord<Metadata>

@@ -1,10 +1,10 @@
 import { CONFIG_RULES, DEFAULT_CONFIG, formatIp, ipFromMultiaddr, parseIpInto, ProblemCollector, resolveOptions, SafeEventEmitter, systemClock } from '@cm/config'
 import { isMultiaddr } from '@multiformats/multiaddr'
 import { CircularBuffer } from 'mnemonist'
-import { ACTIVE_STATES, Bucket, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
+import { ACTIVE_STATES, Bucket, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, groupConnected, groupCount, groupHead, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
 import { ConnectionClosedError, InvalidArgumentError, InvalidTransitionError, PeerMismatchError, TrackerFullError, UnknownConnectionError } from './errors.ts'
 import { buildSnapshot } from './snapshot.ts'
-import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction } from './connection-record.ts'
+import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction, Group } from './connection-record.ts'
 import type { ConnectionEventDetail, ConnectionTrackerEvents, PeerEventDetail } from './events.ts'
 import type { TrackerSnapshot } from './snapshot.ts'
 import type { Clock, ListenerErrorHandler, OptionRule, OptionsSchema, TypedEventTarget } from '@cm/config'
@@ -207,9 +207,9 @@ export class ConnectionTracker<Metadata = unknown> {
   readonly #generations: number[] = [0]
   /** Slots free for reuse (the most recently freed last). */
   readonly #free: number[] = []
-  readonly #all = new Bucket<Metadata>('')
-  readonly #peers = new Map<string, Bucket<Metadata>>()
-  readonly #hosts = new Map<number | string, Bucket<Metadata>>()
+  readonly #all = new Bucket<Metadata>()
+  readonly #peers = new Map<string, Group<Metadata>>()
+  readonly #hosts = new Map<number | string, Group<Metadata>>()
   /** The heads and tails of the lists of the connections in each slot, oldest first. */
   readonly #slotHeads: Array<Entry<Metadata> | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
   readonly #slotTails: Array<Entry<Metadata> | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
@@ -299,25 +299,20 @@ export class ConnectionTracker<Metadata = unknown> {
       const ip = ipFromMultiaddr(remoteAddress)
       host = ip === undefined ? undefined : canonicalIp(ip)
     }
-    const hostKey = parsedHostKey
+    const hostKey = host === undefined ? undefined : parsedHostKey
     if (peer !== undefined) {
       checkNonEmpty('peer', peer)
     }
     const id = this.#newId()
-    const entry = new Entry<Metadata>(id, directionIndex, address, host, peer, this.#clock.now(), metadata)
+    const entry = new Entry<Metadata>(id, directionIndex, address, host, hostKey, peer, this.#clock.now(), metadata)
     this.#slots[id % ID_SLOTS] = entry
     this.#linkSlot(entry)
     this.#all.add(entry.slot, 1)
-    if (host !== undefined) {
-      const bucket = bucketOf(this.#hosts, hostKey)
-      entry.hostBucket = bucket
-      entry.hostNext = bucket.head
-      if (bucket.head !== undefined) bucket.head.hostPrevious = entry
-      bucket.head = entry
-      bucket.add(entry.slot, 1)
+    if (hostKey !== undefined) {
+      this.#joinHost(entry, hostKey)
     }
     if (peer !== undefined) {
-      this.#linkPeer(entry, peer)
+      this.#joinPeer(entry, peer)
     }
     if (this.#listening('connection:pending')) {
       this.#enqueue('connection:pending', connectionDetail(entry, undefined))
@@ -354,8 +349,8 @@ export class ConnectionTracker<Metadata = unknown> {
     if (this.#listening('connection:open')) {
       this.#enqueue('connection:open', connectionDetail(entry, 'pending'))
     }
-    const peerBucket = entry.peerBucket
-    if (peerBucket?.connected === 1 && this.#listening('peer:connect')) {
+    const peerGroup = entry.peer === undefined ? undefined : entry.peerBucket ?? entry
+    if (peerGroup !== undefined && groupConnected(peerGroup) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
     this.#drain()
@@ -449,21 +444,30 @@ export class ConnectionTracker<Metadata = unknown> {
     const slot = entry.slot
     this.#all.add(slot, -1)
     entry.state = CLOSED
-    const hostBucket = entry.hostBucket
-    if (hostBucket !== undefined) {
-      unlinkHost(entry, hostBucket)
-      hostBucket.add(slot, -1)
-      if (hostBucket.total === 0) this.#hosts.delete(hostBucket.key)
-      entry.hostBucket = undefined
+    if (entry.hostKey !== undefined) {
+      const hostBucket = entry.hostBucket
+      if (hostBucket === undefined) {
+        this.#hosts.delete(entry.hostKey)
+      } else {
+        unlinkHost(entry, hostBucket)
+        hostBucket.add(slot, -1)
+        if (hostBucket.total === 0) this.#hosts.delete(entry.hostKey)
+        entry.hostBucket = undefined
+      }
     }
-    const peerBucket = entry.peerBucket
     let disconnected = false
-    if (peerBucket !== undefined) {
-      unlinkPeer(entry, peerBucket)
-      peerBucket.add(slot, -1)
-      disconnected = wasConnected && peerBucket.connected === 0
-      if (peerBucket.total === 0) this.#peers.delete(peerBucket.key as string)
-      entry.peerBucket = undefined
+    if (entry.peer !== undefined) {
+      const peerBucket = entry.peerBucket
+      if (peerBucket === undefined) {
+        this.#peers.delete(entry.peer)
+        disconnected = wasConnected
+      } else {
+        unlinkPeer(entry, peerBucket)
+        peerBucket.add(slot, -1)
+        disconnected = wasConnected && peerBucket.connected === 0
+        if (peerBucket.total === 0) this.#peers.delete(entry.peer)
+        entry.peerBucket = undefined
+      }
     }
     this.#streams -= entry.streams
     this.#closedTotal++
@@ -513,8 +517,8 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     entry.peer = peer
-    this.#linkPeer(entry, peer)
-    if (entry.state !== PENDING && entry.peerBucket?.connected === 1 && this.#listening('peer:connect')) {
+    this.#joinPeer(entry, peer)
+    if (entry.state !== PENDING && groupConnected(entry.peerBucket ?? entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
     this.#drain()
@@ -657,14 +661,15 @@ export class ConnectionTracker<Metadata = unknown> {
       // A peer has few connections (at most maxConnectionsPerPeer under the manager): they
       // are counted one by one rather than kept in a peer-and-host index of their own.
       const canonical = typeof host === 'string' ? canonicalIp(host) : undefined
+      const group = canonical === undefined ? undefined : this.#peers.get(peer)
       let count = 0
-      for (let entry = canonical === undefined ? undefined : this.#peers.get(peer)?.head; entry !== undefined; entry = entry.peerNext) {
+      for (let entry = group === undefined ? undefined : groupHead(group); entry !== undefined; entry = entry.peerNext) {
         if (entry.host === canonical && matches(entry, state, direction)) count++
       }
       return count
     }
-    const bucket = this.#bucketFor(peer, host)
-    return bucket === undefined ? 0 : bucket.count(state, direction)
+    const group = this.#groupFor(peer, host)
+    return group === undefined ? 0 : groupCount(group, state, direction)
   }
 
   /**
@@ -704,12 +709,12 @@ export class ConnectionTracker<Metadata = unknown> {
       }
       return result
     }
-    const bucket = this.#bucketFor(peer, peer === undefined ? host : undefined)
-    if (bucket === undefined || bucket.count(state, direction) === 0) {
+    const group = this.#groupFor(peer, peer === undefined ? host : undefined)
+    if (group === undefined || groupCount(group, state, direction) === 0) {
       return result
     }
     if (peer === undefined) {
-      for (let entry = bucket.head; entry !== undefined; entry = entry.hostNext) {
+      for (let entry = groupHead(group); entry !== undefined; entry = entry.hostNext) {
         if (matches(entry, state, direction)) result.push(entry.view)
       }
       return result
@@ -718,7 +723,7 @@ export class ConnectionTracker<Metadata = unknown> {
     if (host !== undefined && canonicalHost === undefined) {
       return result
     }
-    for (let entry = bucket.head; entry !== undefined; entry = entry.peerNext) {
+    for (let entry = groupHead(group); entry !== undefined; entry = entry.peerNext) {
       if (matches(entry, state, direction) && (canonicalHost === undefined || entry.host === canonicalHost)) {
         result.push(entry.view)
       }
@@ -845,8 +850,8 @@ export class ConnectionTracker<Metadata = unknown> {
     throw new UnknownConnectionError(id)
   }
 
-  /** The counters and list of a query by peer or by host (not both), if any connection matches. */
-  #bucketFor (peer: string | undefined, host: string | undefined): Bucket<Metadata> | undefined {
+  /** The group that answers a query by peer or by host (not both), if any connection matches. */
+  #groupFor (peer: string | undefined, host: string | undefined): Group<Metadata> | undefined {
     if (host !== undefined) {
       const canonical = typeof host === 'string' ? canonicalIp(host) : undefined
       return canonical === undefined ? undefined : this.#hosts.get(parsedHostKey)
@@ -891,14 +896,40 @@ export class ConnectionTracker<Metadata = unknown> {
     entry.slotNext = undefined
   }
 
-  /** Adds a connection to its peer's list and counters. */
-  #linkPeer (entry: Entry<Metadata>, peer: string): void {
-    const bucket = bucketOf(this.#peers, peer)
-    entry.peerBucket = bucket
-    entry.peerNext = bucket.head
-    if (bucket.head !== undefined) bucket.head.peerPrevious = entry
-    bucket.head = entry
-    bucket.add(entry.slot, 1)
+  /** Adds a connection to its host's group, making a bucket when the host has two. */
+  #joinHost (entry: Entry<Metadata>, key: number | string): void {
+    const group = this.#hosts.get(key)
+    if (group === undefined) {
+      this.#hosts.set(key, entry)
+      return
+    }
+    let bucket: Bucket<Metadata>
+    if (group instanceof Bucket) {
+      bucket = group
+    } else {
+      bucket = new Bucket<Metadata>()
+      pushHost(bucket, group)
+      this.#hosts.set(key, bucket)
+    }
+    pushHost(bucket, entry)
+  }
+
+  /** Adds a connection to its peer's group, making a bucket when the peer has two. */
+  #joinPeer (entry: Entry<Metadata>, peer: string): void {
+    const group = this.#peers.get(peer)
+    if (group === undefined) {
+      this.#peers.set(peer, entry)
+      return
+    }
+    let bucket: Bucket<Metadata>
+    if (group instanceof Bucket) {
+      bucket = group
+    } else {
+      bucket = new Bucket<Metadata>()
+      pushPeer(bucket, group)
+      this.#peers.set(peer, bucket)
+    }
+    pushPeer(bucket, entry)
   }
 
   /** Whether an event of this type would reach a listener. */
@@ -969,13 +1000,22 @@ export function createConnectionTracker<Metadata = unknown> (init: ConnectionTra
   return new ConnectionTracker<Metadata>(init)
 }
 
-function bucketOf<Key extends number | string, Metadata> (map: Map<Key, Bucket<Metadata>>, key: Key): Bucket<Metadata> {
-  let bucket = map.get(key)
-  if (bucket === undefined) {
-    bucket = new Bucket<Metadata>(key)
-    map.set(key, bucket)
-  }
-  return bucket
+/** Puts a connection at the head of a host bucket's list and counts it. */
+function pushHost<Metadata> (bucket: Bucket<Metadata>, entry: Entry<Metadata>): void {
+  entry.hostBucket = bucket
+  entry.hostNext = bucket.head
+  if (bucket.head !== undefined) bucket.head.hostPrevious = entry
+  bucket.head = entry
+  bucket.add(entry.slot, 1)
+}
+
+/** Puts a connection at the head of a peer bucket's list and counts it. */
+function pushPeer<Metadata> (bucket: Bucket<Metadata>, entry: Entry<Metadata>): void {
+  entry.peerBucket = bucket
+  entry.peerNext = bucket.head
+  if (bucket.head !== undefined) bucket.head.peerPrevious = entry
+  bucket.head = entry
+  bucket.add(entry.slot, 1)
 }
 
 function unlinkHost<Metadata> (entry: Entry<Metadata>, bucket: Bucket<Metadata>): void {

@@ -1,5 +1,5 @@
-import { ACTIVE_STATES, CLOSED, CLOSING, OPEN, PENDING } from './connection-record.ts'
-import type { ActiveState, Bucket, CloseReason, ConnectionRecord, Direction, Entry } from './connection-record.ts'
+import { ACTIVE_STATES, CLOSED, CLOSING, groupConnected, groupCount, OPEN, PENDING } from './connection-record.ts'
+import type { ActiveState, Bucket, CloseReason, ConnectionRecord, Direction, Entry, Group } from './connection-record.ts'
 
 /** Counts of connections in one state (or all), by direction. */
 export interface DirectionCounts {
@@ -107,7 +107,7 @@ export interface TrackerSnapshot {
 export interface SnapshotSource<Metadata> {
   readonly now: number
   readonly all: Bucket<Metadata>
-  readonly peers: ReadonlyMap<string, Bucket<Metadata>>
+  readonly peers: ReadonlyMap<string, Group<Metadata>>
   readonly hostCount: number
   readonly slotHeads: ReadonlyArray<Entry<Metadata> | undefined>
   readonly streams: number
@@ -127,16 +127,16 @@ export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): Trac
   })
   const byPeer = Object.create(null) as Record<string, PeerCounts>
   let connected = 0
-  for (const [peer, bucket] of source.peers) {
+  for (const [peer, group] of source.peers) {
     byPeer[peer] = {
-      pending: bucket.count(PENDING, -1),
-      open: bucket.count(OPEN, -1),
-      closing: bucket.count(CLOSING, -1),
-      inbound: bucket.count(-1, 0),
-      outbound: bucket.count(-1, 1),
-      total: bucket.total
+      pending: groupCount(group, PENDING, -1),
+      open: groupCount(group, OPEN, -1),
+      closing: groupCount(group, CLOSING, -1),
+      inbound: groupCount(group, -1, 0),
+      outbound: groupCount(group, -1, 1),
+      total: groupCount(group, -1, -1)
     }
-    if (bucket.connected > 0) connected++
+    if (groupConnected(group) > 0) connected++
   }
   const oldest: Partial<Record<ActiveState, OldestConnection>> = {}
   ACTIVE_STATES.forEach((name, state) => {

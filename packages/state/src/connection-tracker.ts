@@ -167,11 +167,11 @@ function canonicalIp (text: string): string | undefined {
  * ID, peer, state, direction and remote host with counters kept as connections change, typed
  * events, a bounded history of closed connections and a JSON snapshot.
  *
- * Costs, for n connections held: `add`, every transition, `identify`, `tag`,
- * `setStreamCount` and `get` are O(1); `count()` is O(1) for any combination of filters;
- * `list()` is O(result) when filtering by state and direction only, and O(connections of
- * the peer or host) when filtering by peer or host; `snapshot()` is O(peers + history).
- * Nothing scans all connections except `snapshot()`'s per-peer table.
+ * Costs, for n connections held: `add`, every transition, `identify`, `setStreamCount` and
+ * `get` are O(1); `count()` is O(1) for any combination of filters but `peer` with `host`
+ * (O(connections of the peer)); `list()` is O(result) when filtering by state and direction
+ * only, and O(connections of the peer or host) when filtering by peer or host; `snapshot()`
+ * is O(peers + history). Nothing scans every connection.
  *
  * Closed connections leave the tracker (and its counts) at once; the most recent ones stay
  * in {@link ConnectionTracker.history}.
@@ -201,7 +201,7 @@ export class ConnectionTracker<Metadata = unknown> {
   readonly #clock: Clock
   readonly #onListenerError: ListenerErrorHandler | undefined
   readonly #countsListeners: boolean
-  /** Entries by the slot of their ID (see {@link ID_SLOTS}); slot 0 is never used. */
+  /** Entries by the slot of their ID (see ID_SLOTS); slot 0 is never used. */
   readonly #slots: Array<Entry<Metadata> | undefined> = [undefined]
   /** The generation of the last ID issued in each slot. */
   readonly #generations: number[] = [0]
@@ -635,8 +635,10 @@ export class ConnectionTracker<Metadata = unknown> {
   }
 
   /**
-   * How many connections match the filter, in O(1) for any combination of filters (the
-   * counters are kept as connections change).
+   * How many connections match the filter, from counters kept as connections change: O(1)
+   * for any combination of filters except `peer` with `host`, which counts the peer's
+   * connections one by one (a peer has few: at most `maxConnectionsPerPeer` under the
+   * manager).
    *
    * @param filter - state, direction, peer and host; all given must match
    * @throws {@link InvalidArgumentError} when the state or direction is not one of the

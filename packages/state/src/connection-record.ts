@@ -1,14 +1,47 @@
-/** The direction of a connection: `inbound` (the remote dialled us) or `outbound` (we dialled). */
+/**
+ * The direction of a connection: `inbound` (the remote dialled us) or `outbound` (we dialled).
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { Direction } from '@cm/state'
+ *
+ * const direction: Direction = 'outbound'
+ * createConnectionTracker().add({ direction, remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+ * ```
+ */
 export type Direction = 'inbound' | 'outbound'
 
 /**
  * The state of a connection. The allowed transitions are pending → open, pending → closed
  * (failed or refused), open → closing, open → closed (reset by the remote or an error) and
  * closing → closed.
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { ConnectionState } from '@cm/state'
+ *
+ * const record = createConnectionTracker().add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+ * const state: ConnectionState = record.state // 'pending'
+ * ```
  */
 export type ConnectionState = 'pending' | 'open' | 'closing' | 'closed'
 
-/** The states of connections the tracker holds: every state but `closed`. */
+/**
+ * The states of connections the tracker holds, and the states a query can select: every
+ * state but `closed` (closed connections leave the tracker).
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { ActiveState } from '@cm/state'
+ *
+ * const tracker = createConnectionTracker()
+ * const busy: ActiveState[] = ['pending', 'closing']
+ * busy.map(state => tracker.count({ state })) // [0, 0]
+ * ```
+ */
 export type ActiveState = Exclude<ConnectionState, 'closed'>
 
 /**
@@ -24,10 +57,34 @@ export type ActiveState = Exclude<ConnectionState, 'closed'>
  * - `limit`: a connection limit refused it (`maxConnections`, per peer, pending inbound).
  * - `aborted`: the caller aborted it (an abort signal).
  * - `shutdown`: the node is stopping.
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { CloseReason } from '@cm/state'
+ *
+ * const tracker = createConnectionTracker()
+ * const { id } = tracker.add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+ * const reason: CloseReason = 'rate-limited'
+ * tracker.close(id, reason)
+ * ```
  */
 export type CloseReason = 'local' | 'remote' | 'error' | 'timeout' | 'pruned' | 'denied' | 'rate-limited' | 'limit' | 'aborted' | 'shutdown'
 
-/** Every {@link CloseReason}, in the order documented there. */
+/**
+ * Every {@link CloseReason}, in the order documented there.
+ *
+ * @example
+ * ```ts
+ * import { CLOSE_REASONS } from '@cm/state'
+ * import type { CloseReason } from '@cm/state'
+ *
+ * function isCloseReason (value: string): value is CloseReason {
+ *   return (CLOSE_REASONS as readonly string[]).includes(value)
+ * }
+ * isCloseReason('pruned') // true
+ * ```
+ */
 export const CLOSE_REASONS: readonly CloseReason[] = Object.freeze(['local', 'remote', 'error', 'timeout', 'pruned', 'denied', 'rate-limited', 'limit', 'aborted', 'shutdown'])
 
 /** Every {@link ActiveState}, in lifecycle order. */

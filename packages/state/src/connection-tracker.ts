@@ -309,10 +309,10 @@ export class ConnectionTracker<Metadata = unknown> {
     this.#linkSlot(entry)
     this.#all.add(entry.slot, 1)
     if (hostKey !== undefined) {
-      this.#joinHost(entry, hostKey)
+      joinGroup(this.#hosts, hostKey, entry, pushHost)
     }
     if (peer !== undefined) {
-      this.#joinPeer(entry, peer)
+      joinGroup(this.#peers, peer, entry, pushPeer)
     }
     if (this.#listening('connection:pending')) {
       this.#enqueue('connection:pending', connectionDetail(entry, undefined))
@@ -517,7 +517,7 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     entry.peer = peer
-    this.#joinPeer(entry, peer)
+    joinGroup(this.#peers, peer, entry, pushPeer)
     if (entry.state !== PENDING && groupConnected(entry.peerBucket ?? entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
@@ -898,42 +898,6 @@ export class ConnectionTracker<Metadata = unknown> {
     entry.slotNext = undefined
   }
 
-  /** Adds a connection to its host's group, making a bucket when the host has two. */
-  #joinHost (entry: Entry<Metadata>, key: number | string): void {
-    const group = this.#hosts.get(key)
-    if (group === undefined) {
-      this.#hosts.set(key, entry)
-      return
-    }
-    let bucket: Bucket<Metadata>
-    if (group instanceof Bucket) {
-      bucket = group
-    } else {
-      bucket = new Bucket<Metadata>()
-      pushHost(bucket, group)
-      this.#hosts.set(key, bucket)
-    }
-    pushHost(bucket, entry)
-  }
-
-  /** Adds a connection to its peer's group, making a bucket when the peer has two. */
-  #joinPeer (entry: Entry<Metadata>, peer: string): void {
-    const group = this.#peers.get(peer)
-    if (group === undefined) {
-      this.#peers.set(peer, entry)
-      return
-    }
-    let bucket: Bucket<Metadata>
-    if (group instanceof Bucket) {
-      bucket = group
-    } else {
-      bucket = new Bucket<Metadata>()
-      pushPeer(bucket, group)
-      this.#peers.set(peer, bucket)
-    }
-    pushPeer(bucket, entry)
-  }
-
   /** Whether an event of this type would reach a listener. */
   #listening (type: keyof ConnectionTrackerEvents): boolean {
     return !this.#countsListeners || this.events.listenerCount(type) > 0
@@ -1000,6 +964,27 @@ export class ConnectionTracker<Metadata = unknown> {
  */
 export function createConnectionTracker<Metadata = unknown> (init: ConnectionTrackerInit<Metadata> = {}): ConnectionTracker<Metadata> {
   return new ConnectionTracker<Metadata>(init)
+}
+
+/**
+ * Adds a connection to the group of its key (its host or its peer): the connection itself
+ * while it is the only one, a bucket from the second one on.
+ */
+function joinGroup<Key, Metadata> (map: Map<Key, Group<Metadata>>, key: Key, entry: Entry<Metadata>, push: (bucket: Bucket<Metadata>, entry: Entry<Metadata>) => void): void {
+  const group = map.get(key)
+  if (group === undefined) {
+    map.set(key, entry)
+    return
+  }
+  let bucket: Bucket<Metadata>
+  if (group instanceof Bucket) {
+    bucket = group
+  } else {
+    bucket = new Bucket<Metadata>()
+    push(bucket, group)
+    map.set(key, bucket)
+  }
+  push(bucket, entry)
 }
 
 /** Puts a connection at the head of a host bucket's list and counts it. */

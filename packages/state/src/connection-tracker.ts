@@ -1,5 +1,5 @@
 import { CONFIG_RULES, DEFAULT_CONFIG, formatIp, ipFromMultiaddr, parseIpInto, ProblemCollector, resolveOptions, SafeEventEmitter, systemClock } from '@cm/config'
-import { isMultiaddr } from '@multiformats/multiaddr'
+import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { CircularBuffer } from 'mnemonist'
 import { ACTIVE_STATES, Bucket, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, groupConnected, groupCount, groupHead, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
 import { ConnectionClosedError, InvalidArgumentError, InvalidTransitionError, PeerMismatchError, TrackerFullError, UnknownConnectionError } from './errors.ts'
@@ -55,8 +55,9 @@ export interface AddConnectionInit<Metadata = unknown> {
   readonly direction: Direction
   /**
    * The remote address: a multiaddr, or multiaddr text (`/ip4/10.0.0.1/tcp/4001`). Stored
-   * as text. When `remoteIp` is not given, the IP is taken from this address (which costs
-   * a multiaddr parse when it is text).
+   * as text. When `remoteIp` is not given, text is parsed (a few microseconds; malformed
+   * text is refused) and the IP is taken from it; when `remoteIp` is given, text is stored
+   * as it is, unparsed.
    */
   readonly remoteAddress: Multiaddr | string
   /**
@@ -296,7 +297,13 @@ export class ConnectionTracker<Metadata = unknown> {
         throw new InvalidArgumentError('remoteIp', 'an IP address', remoteIp)
       }
     } else {
-      const ip = ipFromMultiaddr(remoteAddress)
+      let parsed: Multiaddr
+      try {
+        parsed = typeof remoteAddress === 'string' ? multiaddr(remoteAddress) : remoteAddress
+      } catch (error) {
+        throw new InvalidArgumentError('remoteAddress', 'a multiaddr or multiaddr text', remoteAddress, { cause: error })
+      }
+      const ip = ipFromMultiaddr(parsed)
       host = ip === undefined ? undefined : canonicalIp(ip)
     }
     const hostKey = host === undefined ? undefined : parsedHostKey

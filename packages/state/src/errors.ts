@@ -193,10 +193,11 @@ export class InvalidArgumentError extends CmError {
    * @param argument - the argument's name
    * @param expected - what it must be
    * @param value - the value given
+   * @param options - `cause`, the error that led to this one, if any
    */
-  constructor (argument: string, expected: string, value: unknown) {
+  constructor (argument: string, expected: string, value: unknown, options?: { cause?: unknown }) {
     const received = describeValue(value)
-    super(`Expected \`${argument}\` to be ${expected}, got ${received}`)
+    super(`Expected \`${argument}\` to be ${expected}, got ${received}`, options)
     this.argument = argument
     this.expected = expected
     this.received = received

@@ -129,6 +129,8 @@ describe('.add()', () => {
       [undefined, 'init'],
       [{ direction: 'sideways', remoteAddress: '/ip4/1.2.3.4/tcp/1' }, 'direction'],
       [{ direction: 'inbound', remoteAddress: 42 }, 'remoteAddress'],
+      [{ direction: 'inbound', remoteAddress: '/ip4/1.2.3/tcp/1' }, 'remoteAddress'],
+      [{ direction: 'inbound', remoteAddress: 'not a multiaddr' }, 'remoteAddress'],
       [{ direction: 'inbound', remoteAddress: '/ip4/1.2.3.4/tcp/1', remoteIp: '010.0.0.1' }, 'remoteIp'],
       [{ direction: 'inbound', remoteAddress: '/ip4/1.2.3.4/tcp/1', remoteIp: 7 }, 'remoteIp'],
       [{ direction: 'inbound', remoteAddress: '/ip4/1.2.3.4/tcp/1', peer: '' }, 'peer']

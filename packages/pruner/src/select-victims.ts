@@ -253,7 +253,7 @@ function readOptions<C extends PruneCandidate> (options: SelectVictimsOptions<C>
     problems.addProblem({
       path: 'count',
       expected: 'either `count` or `target`',
-      received: `${count} and ${target}`,
+      received: `${describeValue(count)} and ${describeValue(target)}`,
       message: 'Expected either `count` (victims wanted) or `target` (connections to keep), not both'
     })
   } else if (count !== undefined) {

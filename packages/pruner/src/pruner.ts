@@ -231,7 +231,7 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
 
   /**
    * @param init - the connections, the closer, the options
-   * @throws {@link InvalidConfigError} when the options are invalid (all problems at once)
+   * @throws {@link @cm/config!InvalidConfigError} when the options are invalid (all problems at once)
    */
   constructor (init: PrunerInit<C>) {
     const problems = new ProblemCollector()
@@ -264,7 +264,7 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
    *
    * @param change - the options to replace (others keep their values); see
    *   {@link PrunerConfigChange} for `strategy`
-   * @throws {@link InvalidConfigError} when the result is invalid; nothing is changed then
+   * @throws {@link @cm/config!InvalidConfigError} when the result is invalid; nothing is changed then
    *
    * @example
    * ```ts

@@ -137,7 +137,7 @@ export interface VictimSelection<C extends PruneCandidate = PruneCandidate> {
  * @param candidates - every open connection that counts, exempt ones included; ids must be
  *   unique
  * @param options - `count` or `target`, and the strategy and exemptions
- * @throws {@link InvalidConfigError} when an option is invalid (all problems at once)
+ * @throws {@link @cm/config!InvalidConfigError} when an option is invalid (all problems at once)
  * @throws {@link InvalidCandidateError} when a candidate is malformed
  *
  * @example

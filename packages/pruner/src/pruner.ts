@@ -234,26 +234,27 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
    * @throws {@link @cm/config!InvalidConfigError} when the options are invalid (all problems at once)
    */
   constructor (init: PrunerInit<C>) {
+    const { connections, close, config: configInit, strategy, protection, clock } = init ?? {} as Partial<PrunerInit<C>>
     const problems = new ProblemCollector()
-    if (typeof init?.connections !== 'function') {
-      problems.add('connections', 'a function listing the open connections', init?.connections)
+    if (typeof connections !== 'function') {
+      problems.add('connections', 'a function listing the open connections', connections)
     }
-    if (typeof init?.close !== 'function') {
-      problems.add('close', 'a function closing one connection', init?.close)
+    if (typeof close !== 'function') {
+      problems.add('close', 'a function closing one connection', close)
     }
-    this.#connections = init.connections
-    this.#close = init.close
-    this.#clock = init.clock ?? systemClock
-    this.protection = init.protection ?? new ProtectionRegistry()
-    const custom = init.strategy === undefined ? undefined : checkStrategy(init.strategy, problems)
-    let config = DEFAULT_CONFIG
-    try {
-      config = resolveConfig(init.config)
-    } catch (error) {
-      if (!InvalidConfigError.isInstance(error)) throw error
-      error.problems.forEach(problem => { problems.addProblem(problem) })
+    if (protection !== undefined && !(protection instanceof ProtectionRegistry)) {
+      problems.add('protection', 'a ProtectionRegistry', protection)
     }
+    if (clock !== undefined && typeof (clock as Partial<Clock> | null)?.now !== 'function') {
+      problems.add('clock', 'an object with a `now()` method', clock)
+    }
+    const custom = strategy === undefined ? undefined : checkStrategy(strategy, problems)
+    const config = collectProblems(problems, () => resolveConfig(configInit)) ?? DEFAULT_CONFIG
     problems.throwIfAny()
+    this.#connections = connections!
+    this.#close = close!
+    this.#clock = clock ?? systemClock
+    this.protection = protection ?? new ProtectionRegistry()
     this.#settings = { config, custom }
   }
 
@@ -281,15 +282,9 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
     const custom = strategy === undefined
       ? rest.pruneStrategy === undefined ? this.#settings.custom : undefined
       : checkStrategy(strategy, problems)
-    let config = this.#settings.config
-    try {
-      config = updateConfig(config, rest)
-    } catch (error) {
-      if (!InvalidConfigError.isInstance(error)) throw error
-      error.problems.forEach(problem => { problems.addProblem(problem) })
-    }
+    const config = collectProblems(problems, () => updateConfig(this.#settings.config, rest))
     problems.throwIfAny()
-    this.#settings = { config, custom }
+    this.#settings = { config: config!, custom }
   }
 
   /**
@@ -344,7 +339,9 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
    *   `signal.reason` without stopping the pass, which other calls may share
    * @throws {@link PrunerStoppedError} when the pruner is stopped, or stops before the pass
    *   begins
-   * @throws whatever `connections()` throws (the pass stops there)
+   * @throws {@link InvalidCandidateError} when `connections()` lists a malformed candidate,
+   *   and whatever `connections()` throws: the pass stops there, and its callers get the
+   *   error (a later call starts afresh)
    *
    * @example
    * ```ts
@@ -392,8 +389,9 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
 
   /**
    * Stops the pruner: later calls to {@link Pruner.prune} are refused, calls waiting for a
-   * pass that has not begun reject with {@link PrunerStoppedError}, and the signal given
-   * to closers is aborted. Resolves once a running pass has settled. Idempotent.
+   * pass that has not begun reject with {@link PrunerStoppedError}, the signal given to
+   * closers is aborted, and a running pass selects no more replacements. Resolves once a
+   * running pass has settled (its callers get its report). Idempotent.
    *
    * @example
    * ```ts
@@ -466,7 +464,8 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
       const why = reason(open)
       const wanted = open - target
       let done = 0
-      while (done < wanted) {
+      // Once the pruner is stopped, closers give up: no more rounds of replacements.
+      while (done < wanted && !signal.aborted) {
         const { victims } = selectVictims(candidates, {
           count: wanted - done,
           strategy,
@@ -519,6 +518,17 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
     } catch (error) {
       return { closed: false, error }
     }
+  }
+}
+
+/** Runs `resolve`, moving the problems of an InvalidConfigError it throws into `problems`. */
+function collectProblems<T> (problems: ProblemCollector, resolve: () => T): T | undefined {
+  try {
+    return resolve()
+  } catch (error) {
+    if (!InvalidConfigError.isInstance(error)) throw error
+    error.problems.forEach(problem => { problems.addProblem(problem) })
+    return undefined
   }
 }
 

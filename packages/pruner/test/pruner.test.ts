@@ -50,12 +50,18 @@ describe('new Pruner()', () => {
   it('lists every problem of its options at once', () => {
     let caught: unknown
     try {
-      new Pruner({ connections: undefined, close: 5, config: { maxConnections: 0, pruneGracePeriod: -1 }, strategy: 'random' } as unknown as PrunerInit)
+      new Pruner({ connections: undefined, close: 5, config: { maxConnections: 0, pruneGracePeriod: -1 }, strategy: 'random', protection: {}, clock: {} } as unknown as PrunerInit)
     } catch (error) {
       caught = error
     }
     expect(InvalidConfigError.isInstance(caught)).toBe(true)
-    expect((caught as InvalidConfigError).problems.map(problem => problem.path)).toEqual(['connections', 'close', 'strategy', 'maxConnections', 'pruneGracePeriod'])
+    expect((caught as InvalidConfigError).problems.map(problem => problem.path)).toEqual(['connections', 'close', 'protection', 'clock', 'strategy', 'maxConnections', 'pruneGracePeriod'])
+    expect(() => new Pruner(undefined as unknown as PrunerInit)).toThrow(InvalidConfigError)
+  })
+
+  it('reports a malformed candidate from connections() to the callers of the pass', async () => {
+    const { pruner } = node([candidate(1), candidate(2, { direction: 'up' as never })], { config: { maxConnections: 1, maxConnectionsPerPeer: 1 } })
+    await expect(pruner.prune()).rejects.toThrow('Expected `direction` of candidate 2 to be "inbound" or "outbound", got "up" (string)')
   })
 
   it('refuses watermarks at or above maxConnections, loudly (go-libp2p #1640)', () => {
@@ -330,6 +336,27 @@ describe('Pruner.stop() and .start()', () => {
     pruner.start()
     pruner.start()
     expect((await pruner.prune()).closed.length).toBe(1)
+  })
+
+  it('a pass interrupted by stop() selects no more replacements', async () => {
+    const gate = deferred<void>()
+    const attempts: Array<string | number> = []
+    const { pruner } = node(many(10), {
+      config: { maxConnections: 8, maxConnectionsPerPeer: 1 },
+      close: async (victim, context) => {
+        attempts.push(victim.id)
+        await gate.promise
+        return !context.signal.aborted
+      }
+    })
+    const running = pruner.prune()
+    await vi.waitFor(() => { expect(attempts.length).toBe(2) })
+    const stopped = pruner.stop()
+    gate.resolve()
+    await stopped
+    const report = await running
+    expect(attempts).toEqual([0, 1])
+    expect(report).toMatchObject({ closed: [], shortfall: 2 })
   })
 })
 

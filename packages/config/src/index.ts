@@ -58,6 +58,8 @@ export type { EventHandler, ListenerErrorHandler, ListenerOptions, SafeEventEmit
 export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.ts'
 export type { IpAddress, IpFamily } from './ip.ts'
 export { parsePeerId } from './peer-id.ts'
+export { PRUNE_STRATEGIES } from './pruning-options.ts'
+export type { PruneStrategyName } from './pruning-options.ts'
 export {
   addressListRule,
   booleanRule,

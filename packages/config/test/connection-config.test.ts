@@ -34,6 +34,10 @@ describe('DEFAULT_CONFIG', () => {
       reconnectRetries: 5,
       reconnectRetryInterval: 1_000,
       reconnectBackoffFactor: 2,
+      pruneStrategy: 'least-valuable',
+      pruneGracePeriod: 0,
+      pruneLowWatermark: 0,
+      pruneHighWatermark: 0,
       connectionHistorySize: 100
     })
     expect(CONFIG_OPTIONS).toEqual(Object.keys(DEFAULT_CONFIG))
@@ -136,6 +140,75 @@ describe('resolveConfig()', () => {
     expect(problemsOf({ reconnectBackoffFactor: 0.5 })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got 0.5 (number)`])
     expect(problemsOf({ reconnectBackoffFactor: Number.POSITIVE_INFINITY })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got Infinity (number)`])
     expect(problemsOf({ reconnectBackoffFactor: Number.NaN })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got NaN (number)`])
+  })
+
+  describe('pruning options', () => {
+    it('pruneStrategy is one of the built-in names', () => {
+      expect(resolveConfig({ pruneStrategy: 'oldest' }).pruneStrategy).toBe('oldest')
+      expect(resolveConfig({ pruneStrategy: 'newest' }).pruneStrategy).toBe('newest')
+      const expected = 'one of "least-valuable", "oldest", "newest"'
+      expect(problemsOf({ pruneStrategy: 'random' })).toEqual([`Expected \`pruneStrategy\` to be ${expected}, got "random" (string)`])
+      expect(problemsOf({ pruneStrategy: () => 0 })).toEqual([`Expected \`pruneStrategy\` to be ${expected}, got a function`])
+    })
+
+    it('pruneGracePeriod is a duration in milliseconds >= 0', () => {
+      expect(resolveConfig({ pruneGracePeriod: 0 }).pruneGracePeriod).toBe(0)
+      expect(resolveConfig({ pruneGracePeriod: 60_000 }).pruneGracePeriod).toBe(60_000)
+      const expected = 'a duration in milliseconds >= 0 and <= 2147483647'
+      expect(problemsOf({ pruneGracePeriod: -1 })).toEqual([`Expected \`pruneGracePeriod\` to be ${expected}, got -1 (number)`])
+      expect(problemsOf({ pruneGracePeriod: Number.POSITIVE_INFINITY })).toEqual([`Expected \`pruneGracePeriod\` to be ${expected}, got Infinity (number)`])
+    })
+
+    it.each(['pruneLowWatermark', 'pruneHighWatermark'] as const)('%s is an integer >= 0', name => {
+      expect(problemsOf({ [name]: -1 })).toEqual([`Expected \`${name}\` to be an integer >= 0, got -1 (number)`])
+      expect(problemsOf({ [name]: 1.5 })).toEqual([`Expected \`${name}\` to be an integer >= 0, got 1.5 (number)`])
+    })
+
+    it('accepts watermarks with low <= high < maxConnections', () => {
+      const config = resolveConfig({ maxConnections: 200, pruneLowWatermark: 160, pruneHighWatermark: 192 })
+      expect([config.pruneLowWatermark, config.pruneHighWatermark]).toEqual([160, 192])
+      expect(resolveConfig({ maxConnections: 200, pruneLowWatermark: 199, pruneHighWatermark: 199 }).pruneHighWatermark).toBe(199)
+    })
+
+    it('refuses one watermark without the other', () => {
+      expect(problemsOf({ pruneHighWatermark: 192 })).toEqual([
+        'Expected `pruneLowWatermark` to be set (an integer >= 1) together with `pruneHighWatermark` (192): give both watermarks or neither'
+      ])
+      expect(problemsOf({ pruneLowWatermark: 160 })).toEqual([
+        'Expected `pruneHighWatermark` to be set (an integer >= 1) together with `pruneLowWatermark` (160): give both watermarks or neither'
+      ])
+    })
+
+    it('refuses a low watermark above the high one', () => {
+      expect(problemsOf({ pruneLowWatermark: 200, pruneHighWatermark: 100 })).toEqual([
+        'Expected `pruneLowWatermark` (200) to be at most `pruneHighWatermark` (100): pruning starts above the high watermark and stops at the low one'
+      ])
+    })
+
+    it('refuses a high watermark at or above maxConnections (go-libp2p #1640), loudly and with every other problem', () => {
+      const message = (high: number): string => `Expected \`pruneHighWatermark\` (${high}) to be below \`maxConnections\` (300): admission holds the count at \`maxConnections\`, so it would seldom pass the high watermark and the watermarks would do nothing`
+      expect(problemsOf({ pruneLowWatermark: 160, pruneHighWatermark: 300 })).toEqual([message(300)])
+      expect(problemsOf({ pruneLowWatermark: 400, pruneHighWatermark: 350, dialTimeout: 0 })).toEqual([
+        'Expected `dialTimeout` to be a duration in milliseconds > 0 and <= 2147483647, got 0 (number)',
+        'Expected `pruneLowWatermark` (400) to be at most `pruneHighWatermark` (350): pruning starts above the high watermark and stops at the low one',
+        message(350)
+      ])
+    })
+
+    it('checks the watermarks against a new maxConnections on update', () => {
+      const config = resolveConfig({ pruneLowWatermark: 160, pruneHighWatermark: 192 })
+      expect(() => updateConfig(config, { maxConnections: 192 })).toThrow(/`pruneHighWatermark` \(192\) to be below `maxConnections` \(192\)/)
+      expect(updateConfig(config, { pruneLowWatermark: 0, pruneHighWatermark: 0 }).pruneHighWatermark).toBe(0)
+    })
+
+    it('does not compare watermarks that are themselves invalid', () => {
+      expect(problemsOf({ pruneLowWatermark: 'many', pruneHighWatermark: 1_000 })).toEqual([
+        'Expected `pruneLowWatermark` to be an integer >= 0, got "many" (string)'
+      ])
+      expect(problemsOf({ maxConnections: 0, pruneLowWatermark: 10, pruneHighWatermark: 1_000 })).toEqual([
+        'Expected `maxConnections` to be an integer >= 1, got 0 (number)'
+      ])
+    })
   })
 
   describe('allow and deny lists', () => {

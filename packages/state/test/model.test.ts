@@ -267,5 +267,5 @@ describe('model', () => {
       }
       checkQueries(tracker, model, ALL_FILTERS)
     }), { numRuns: 1_000 })
-  }, 60_000)
+  })
 })

@@ -168,6 +168,8 @@ export class Entry<Metadata> {
   openAt: number | undefined = undefined
   closingAt: number | undefined = undefined
   closedAt: number | undefined = undefined
+  /** The frozen timeline last handed out, until the next transition (made when first read). */
+  timeline: ConnectionTimeline | undefined = undefined
   closeReason: CloseReason | undefined = undefined
   closeError: Error | undefined = undefined
   streams = 0
@@ -370,14 +372,20 @@ export class ConnectionRecord<Metadata = unknown> {
     return STATE_NAMES[this.#entry.state] ?? 'closed'
   }
 
-  /** When the connection entered each state so far. A new frozen object on each read. */
+  /**
+   * When the connection entered each state so far. A frozen object: the same one until the
+   * connection changes state (made on first read, so reading it costs nothing afterwards).
+   */
   get timeline (): ConnectionTimeline {
     const entry = this.#entry
-    const timeline: { -readonly [K in keyof ConnectionTimeline]: ConnectionTimeline[K] } = { pending: entry.pendingAt }
-    if (entry.openAt !== undefined) timeline.open = entry.openAt
-    if (entry.closingAt !== undefined) timeline.closing = entry.closingAt
-    if (entry.closedAt !== undefined) timeline.closed = entry.closedAt
-    return Object.freeze(timeline)
+    if (entry.timeline === undefined) {
+      const timeline: { -readonly [K in keyof ConnectionTimeline]: ConnectionTimeline[K] } = { pending: entry.pendingAt }
+      if (entry.openAt !== undefined) timeline.open = entry.openAt
+      if (entry.closingAt !== undefined) timeline.closing = entry.closingAt
+      if (entry.closedAt !== undefined) timeline.closed = entry.closedAt
+      entry.timeline = Object.freeze(timeline)
+    }
+    return entry.timeline
   }
 
   /**

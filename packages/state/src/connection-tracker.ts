@@ -352,6 +352,7 @@ export class ConnectionTracker<Metadata = unknown> {
       throw new InvalidTransitionError(id, stateName(entry.state), 'open')
     }
     entry.openAt = this.#clock.now()
+    entry.timeline = undefined
     this.#move(entry, OPEN)
     if (this.#listening('connection:open')) {
       this.#enqueue('connection:open', connectionDetail(entry, 'pending'))
@@ -393,6 +394,7 @@ export class ConnectionTracker<Metadata = unknown> {
       throw new InvalidTransitionError(id, stateName(entry.state), 'closing')
     }
     entry.closingAt = this.#clock.now()
+    entry.timeline = undefined
     entry.closeReason = reason
     entry.closeError = error
     this.#move(entry, CLOSING)
@@ -440,6 +442,7 @@ export class ConnectionTracker<Metadata = unknown> {
     const previous = entry.state
     const wasConnected = previous === OPEN || previous === CLOSING
     entry.closedAt = this.#clock.now()
+    entry.timeline = undefined
     if (entry.closeReason === undefined) {
       entry.closeReason = reason
       entry.closeError = error

@@ -17,7 +17,11 @@ describe('ConnectionRecord', () => {
   it('is a live view: the same object follows the connection', () => {
     const { record, open, close } = tracked()
     expect(record.state).toBe('pending')
+    const pending = record.timeline
+    expect(record.timeline).toBe(pending)
     open()
+    expect(record.timeline).not.toBe(pending)
+    expect(pending).toEqual({ pending: 10 })
     expect(record.state).toBe('open')
     close()
     expect(record.state).toBe('closed')

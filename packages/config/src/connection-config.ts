@@ -9,7 +9,7 @@ import {
   ProblemCollector,
   resolveOptions
 } from './validation.ts'
-import type { OptionsSchema } from './validation.ts'
+import type { OptionRule, OptionsSchema } from './validation.ts'
 
 /**
  * Every connection-management option, resolved: each one present, validated and frozen.
@@ -197,6 +197,17 @@ export interface ConnectionConfig {
    * @default 0
    */
   readonly pruneHighWatermark: number
+
+  /**
+   * How many recently closed connections the connection tracker keeps, with their timelines
+   * and close reasons, for inspection and monitoring. The oldest is dropped when a new one
+   * arrives. 0 keeps none.
+   *
+   * An integer >= 0 and <= 1000000 ({@link MAX_CONNECTION_HISTORY_SIZE}).
+   *
+   * @default 100
+   */
+  readonly connectionHistorySize: number
 }
 
 /**
@@ -244,8 +255,22 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   pruneStrategy: 'least-valuable',
   pruneGracePeriod: 0,
   pruneLowWatermark: 0,
-  pruneHighWatermark: 0
+  pruneHighWatermark: 0,
+  connectionHistorySize: 100
 })
+
+/**
+ * The largest `connectionHistorySize` accepted: the history is preallocated, so its size is
+ * bounded.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CONNECTION_HISTORY_SIZE } from '@cm/config'
+ *
+ * MAX_CONNECTION_HISTORY_SIZE // 1000000
+ * ```
+ */
+export const MAX_CONNECTION_HISTORY_SIZE = 1_000_000
 
 const SCHEMA: OptionsSchema<ConnectionConfig> = {
   maxConnections: { default: DEFAULT_CONFIG.maxConnections, rule: integerRule({ min: 1 }) },
@@ -264,8 +289,27 @@ const SCHEMA: OptionsSchema<ConnectionConfig> = {
   pruneStrategy: { default: DEFAULT_CONFIG.pruneStrategy, rule: oneOfRule(PRUNE_STRATEGIES) },
   pruneGracePeriod: { default: DEFAULT_CONFIG.pruneGracePeriod, rule: durationRule({ min: 0 }) },
   pruneLowWatermark: { default: DEFAULT_CONFIG.pruneLowWatermark, rule: integerRule({ min: 0 }) },
-  pruneHighWatermark: { default: DEFAULT_CONFIG.pruneHighWatermark, rule: integerRule({ min: 0 }) }
+  pruneHighWatermark: { default: DEFAULT_CONFIG.pruneHighWatermark, rule: integerRule({ min: 0 }) },
+  connectionHistorySize: { default: DEFAULT_CONFIG.connectionHistorySize, rule: integerRule({ min: 0, max: MAX_CONNECTION_HISTORY_SIZE }) }
 }
+
+/**
+ * The rule of every option, so that a package taking one of these options standalone (for
+ * example the connection tracker's `connectionHistorySize`) validates it with exactly the
+ * code and the message {@link resolveConfig} uses.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_RULES, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * CONFIG_RULES.connectionHistorySize.check(-1, 'connectionHistorySize', problems) // false
+ * problems.problems[0]?.message // 'Expected `connectionHistorySize` to be an integer >= 0 and <= 1000000, got -1 (number)'
+ * ```
+ */
+export const CONFIG_RULES: { readonly [K in keyof ConnectionConfig]: OptionRule<ConnectionConfig[K]> } = Object.freeze(
+  Object.fromEntries(Object.entries(SCHEMA).map(([name, entry]) => [name, (entry as { rule: unknown }).rule])) as { [K in keyof ConnectionConfig]: OptionRule<ConnectionConfig[K]> }
+)
 
 /**
  * The names of every option, in the order they are checked and documented.

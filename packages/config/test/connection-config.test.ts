@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { changedOptions, CONFIG_OPTIONS, DEFAULT_CONFIG, resolveConfig, updateConfig } from '../src/connection-config.ts'
+import { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNECTION_HISTORY_SIZE, resolveConfig, updateConfig } from '../src/connection-config.ts'
+import { ProblemCollector } from '../src/validation.ts'
 import { InvalidConfigError } from '../src/validation.ts'
 import type { ConnectionConfigInit } from '../src/connection-config.ts'
 
@@ -36,7 +37,8 @@ describe('DEFAULT_CONFIG', () => {
       pruneStrategy: 'least-valuable',
       pruneGracePeriod: 0,
       pruneLowWatermark: 0,
-      pruneHighWatermark: 0
+      pruneHighWatermark: 0,
+      connectionHistorySize: 100
     })
     expect(CONFIG_OPTIONS).toEqual(Object.keys(DEFAULT_CONFIG))
   })
@@ -83,9 +85,12 @@ describe('resolveConfig()', () => {
       connectionCloseTimeout: 0.5,
       reconnectRetries: 0,
       reconnectRetryInterval: 1,
-      reconnectBackoffFactor: 1
+      reconnectBackoffFactor: 1,
+      connectionHistorySize: 0
     })
     expect(config.maxDialQueueLength).toBe(0)
+    expect(config.connectionHistorySize).toBe(0)
+    expect(resolveConfig({ connectionHistorySize: MAX_CONNECTION_HISTORY_SIZE }).connectionHistorySize).toBe(1_000_000)
     expect(config.inboundConnectionThreshold).toBe(0)
   })
 
@@ -97,7 +102,8 @@ describe('resolveConfig()', () => {
       ['maxDialQueueLength', 'an integer >= 0', -1],
       ['maxIncomingPendingConnections', 'an integer >= 1', 0],
       ['inboundConnectionThreshold', 'an integer >= 0', -1],
-      ['reconnectRetries', 'an integer >= 0', -1]
+      ['reconnectRetries', 'an integer >= 0', -1],
+      ['connectionHistorySize', 'an integer >= 0 and <= 1000000', -1]
     ] as const
 
     it.each(counts)('%s is %s: refuses the value below the range', (name, expected, below) => {
@@ -123,6 +129,10 @@ describe('resolveConfig()', () => {
       }
       expect(problemsOf({ [name]: '10s' })).toEqual([`Expected \`${name}\` to be ${expected}, got "10s" (string)`])
     })
+  })
+
+  it('connectionHistorySize is at most MAX_CONNECTION_HISTORY_SIZE', () => {
+    expect(problemsOf({ connectionHistorySize: 1_000_001 })).toEqual(['Expected `connectionHistorySize` to be an integer >= 0 and <= 1000000, got 1000001 (number)'])
   })
 
   it('reconnectBackoffFactor is a finite number >= 1', () => {
@@ -295,5 +305,21 @@ describe('changedOptions()', () => {
     const before = resolveConfig({ denyList: ['10.0.0.0/8'] })
     expect(changedOptions(before, updateConfig(before, { denyList: ['10.0.0.0/8'], dialTimeout: 10_000 }))).toEqual([])
     expect(changedOptions(before, updateConfig(before, { maxConnections: 10, denyList: [] }))).toEqual(['maxConnections', 'denyList'])
+  })
+})
+
+describe('CONFIG_RULES', () => {
+  it('holds the rule of every option, in CONFIG_OPTIONS order', () => {
+    expect(Object.keys(CONFIG_RULES)).toEqual([...CONFIG_OPTIONS])
+    expect(Object.isFrozen(CONFIG_RULES)).toBe(true)
+  })
+
+  it('reports exactly what resolveConfig reports for the same value', () => {
+    for (const [name, value] of [['connectionHistorySize', -1], ['maxConnections', 0], ['dialTimeout', 'soon'], ['denyList', ['1.2.3.4/33']]] as const) {
+      const problems = new ProblemCollector()
+      expect(CONFIG_RULES[name].check(value, name, problems)).toBe(false)
+      expect(problems.problems.map(problem => problem.message)).toEqual(problemsOf({ [name]: value }))
+    }
+    expect(CONFIG_RULES.connectionHistorySize.check(5, 'connectionHistorySize', new ProblemCollector())).toBe(true)
   })
 })

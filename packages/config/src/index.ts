@@ -57,6 +57,15 @@ export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.
 export type { IpAddress, IpFamily } from './ip.ts'
 export { parsePeerId } from './peer-id.ts'
 export {
+  attemptLimitRule,
+  DEFAULT_RATE_LIMIT_OPTIONS,
+  MAX_ATTEMPTS_PER_WINDOW,
+  MAX_RATE_LIMIT_KEYS,
+  RATE_LIMIT_OPTIONS_SCHEMA,
+  rateLimitOptionsRule
+} from './rate-limit-options.ts'
+export type { RateLimitOptions, RateLimitOptionsInit, RateLimitRate, RateLimitRateInit, RateLimitTier, RateLimitTierInit } from './rate-limit-options.ts'
+export {
   addressListRule,
   booleanRule,
   describeValue,

@@ -178,9 +178,9 @@ export interface RateLimitOptions {
   readonly ipv6PrefixLength: number
 
   /**
-   * The most keys (hosts, or subnets of a tier) whose state is kept, per tier. Beyond it the
-   * least recently seen key is dropped; one not seen for a whole window has its full budget
-   * back, so dropping it loses nothing.
+   * The most keys (hosts, or subnets of a tier) whose state is kept, per tier and per address
+   * family. Beyond it the least recently seen key of that family is dropped; one not seen for
+   * a whole window has its full budget back, so dropping it loses nothing.
    *
    * An integer from 1 to 16777216.
    *

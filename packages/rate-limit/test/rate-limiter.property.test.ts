@@ -93,7 +93,7 @@ describe('RateLimiter against reference models', () => {
         }
       }
     }), { numRuns: 2_000 })
-  })
+  }, 60_000)
 
   it('.tryAcquire() - never refuses a host that keeps to the rate, whatever the others do', () => {
     // Reference: the polite host's own timestamps; it makes an attempt only when fewer than
@@ -114,7 +114,7 @@ describe('RateLimiter against reference models', () => {
         }
       })
     }), { numRuns: 2_000 })
-  })
+  }, 60_000)
 
   it('.tryAcquire() - refused attempts change nothing: repeating each refused attempt changes no other decision', () => {
     fc.assert(fc.property(threshold, attempts, fc.integer({ min: 1, max: 3 }), (limit, list, repeats) => {
@@ -127,7 +127,7 @@ describe('RateLimiter against reference models', () => {
       expect(again.filter((_, index) => original[index])).toEqual(decisions)
       expect(again.filter((_, index) => original[index] === false).every(decision => !decision.allowed)).toBe(true)
     }), { numRuns: 1_000 })
-  })
+  }, 60_000)
 
   it('.tryAcquire() - decides exactly as per-tier token buckets, where a refused attempt takes no token anywhere', () => {
     // Reference: an integer token bucket per key per tier (host, /24 and /48, global).
@@ -156,7 +156,7 @@ describe('RateLimiter against reference models', () => {
         expect(decisions[index]).toEqual({ allowed: wait === 0, retryAfterMs: wait })
       })
     }), { numRuns: 2_000 })
-  })
+  }, 60_000)
 
   it('.tryAcquire() - retrying after retryAfterMs is admitted, and a millisecond earlier is not', () => {
     fc.assert(fc.property(threshold, attempts, fc.integer({ min: 0, max: 150 }), (limit, list, pick) => {
@@ -177,5 +177,5 @@ describe('RateLimiter against reference models', () => {
       now = start + result.retryAfterMs
       expect(limiter.tryAcquire(host).allowed).toBe(true)
     }), { numRuns: 1_000 })
-  })
+  }, 60_000)
 })

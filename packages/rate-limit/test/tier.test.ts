@@ -38,13 +38,13 @@ describe('Tier', () => {
     fc.assert(fc.property(addressPair, fc.integer({ min: 0, max: 128 }), ({ a, b }, prefixLength) => {
       expect(shareKey(6, a, b, 32, prefixLength)).toBe(samePrefix(6, a, b, prefixLength))
     }), { numRuns: 3_000 })
-  })
+  }, 60_000)
 
   it('.check() - two IPv4 addresses share a key exactly when their prefixes match, at every prefix length', () => {
     fc.assert(fc.property(addressPair, fc.integer({ min: 0, max: 32 }), ({ a, b }, prefixLength) => {
       expect(shareKey(4, a, b, prefixLength, 64)).toBe(samePrefix(4, a, b, prefixLength))
     }), { numRuns: 2_000 })
-  })
+  }, 60_000)
 
   it('.check() - an IPv4 address never shares a key with an IPv6 one', () => {
     fc.assert(fc.property(addressPair, fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 128 }), ({ a, b }, ipv4PrefixLength, ipv6PrefixLength) => {
@@ -53,7 +53,7 @@ describe('Tier', () => {
       tier.commit()
       expect(tier.check(6, b, 0)).toBe(0)
     }), { numRuns: 2_000 })
-  })
+  }, 60_000)
 
   it('.check() - changes nothing until commit()', () => {
     const tier = new Tier('t', 1, 1_000, { ipv4PrefixLength: 32, ipv6PrefixLength: 64, maxKeys: 4 })

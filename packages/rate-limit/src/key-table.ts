@@ -22,10 +22,11 @@ export class KeyTable {
   /** Whether keys are checked against stored words (IPv6). */
   readonly #checked: boolean
 
-  /** Keys dropped to make room for another. */
-  evictions = 0
-  /** Evicted keys that were still throttled (their TAT after the time of the eviction). */
-  throttledEvictions = 0
+  /**
+   * The slot of the key the last {@link KeyTable.insert} evicted (or replaced), or -1. Its
+   * TAT stays readable until the next insert.
+   */
+  evictedSlot = -1
 
   #keys: LRUMapWithDelete<number, number> | undefined
   #tats = new Float64Array(0)
@@ -73,17 +74,16 @@ export class KeyTable {
   }
 
   /**
-   * Holds `key` with its TAT (and words), evicting the least recently seen key at capacity.
-   * If `key` is already held (by another address after {@link MAX_PROBES} collisions), its
-   * state is replaced.
+   * Holds `key` (with its words), evicting the least recently seen key at capacity; sets
+   * {@link KeyTable.evictedSlot}. If `key` is already held (by another address after
+   * {@link MAX_PROBES} collisions), that address's state is replaced. Only small integers
+   * cross this call (a double argument would be boxed when the call is not inlined).
    *
-   * @param now - the time of the insert, in the tier's units, to tell whether an evicted
-   *   key was still throttled
+   * @returns the key's slot: the caller sets its TAT
    */
-  insert (key: number, tat: number, now: number, m0: number, m1: number, m2: number, m3: number): void {
+  insert (key: number, m0: number, m1: number, m2: number, m3: number): number {
     const keys = this.#keys ?? this.#allocate()
     const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount] ?? 0 : this.#unusedSlot++
-    this.#tats[slot] = tat
     if (this.#checked) {
       const base = slot * 4
       this.#words[base] = m0
@@ -92,14 +92,12 @@ export class KeyTable {
       this.#words[base + 3] = m3
     }
     const previous = keys.setpop(key, slot)
+    // An eviction, or a replaced key: either way another address's state is gone.
+    this.evictedSlot = previous === null ? -1 : previous.value
     if (previous !== null) {
-      // An eviction, or a replaced key: either way another address's state is gone.
-      this.evictions++
-      if ((this.#tats[previous.value] ?? 0) > now) {
-        this.throttledEvictions++
-      }
       this.#freeSlots[this.#freeCount++] = previous.value
     }
+    return slot
   }
 
   /**

@@ -292,6 +292,8 @@ export class RateLimiter {
   readonly #ipv4Order: readonly Tier[]
   readonly #ipv6Order: readonly Tier[]
   readonly #words = new Uint32Array(4)
+  /** `[0]`: the time of the attempt being checked, ms since #origin, read by the tiers. */
+  readonly #time = new Float64Array(1)
   #admitted = 0
   #refused = 0
   #invalidAddresses = 0
@@ -308,10 +310,11 @@ export class RateLimiter {
     this.#clock = options.clock
     this.#origin = options.clock.now()
     const { maxKeys } = options
-    const host = new Tier('host', options.threshold, 1_000, { ipv4PrefixLength: options.ipv4PrefixLength, ipv6PrefixLength: options.ipv6PrefixLength, maxKeys })
-    const wider = options.tiers.map(tier => new Tier(tier.name, tier.limit, tier.windowMs, { ipv4PrefixLength: tier.ipv4PrefixLength, ipv6PrefixLength: tier.ipv6PrefixLength, maxKeys }))
+    const time = this.#time
+    const host = new Tier('host', options.threshold, 1_000, { ipv4PrefixLength: options.ipv4PrefixLength, ipv6PrefixLength: options.ipv6PrefixLength, maxKeys }, time)
+    const wider = options.tiers.map(tier => new Tier(tier.name, tier.limit, tier.windowMs, { ipv4PrefixLength: tier.ipv4PrefixLength, ipv6PrefixLength: tier.ipv6PrefixLength, maxKeys }, time))
     const keyed = [host, ...wider]
-    const global = options.global === null ? [] : [new Tier('global', options.global.limit, options.global.windowMs, undefined)]
+    const global = options.global === null ? [] : [new Tier('global', options.global.limit, options.global.windowMs, undefined, time)]
     this.#tiers = [...keyed, ...global]
     // Most specific first (a stable sort: ties keep the host first, then the given order).
     this.#ipv4Order = [...keyed.toSorted((a, b) => b.ipv4PrefixLength - a.ipv4PrefixLength), ...global]
@@ -472,31 +475,40 @@ export class RateLimiter {
   }
 
   #acquire (family: IpFamily, words: Uint32Array): RateLimitResult {
-    const elapsed = this.#clock.now() - this.#origin
+    this.#time[0] = this.#clock.now() - this.#origin
     const order = family === 4 ? this.#ipv4Order : this.#ipv6Order
-    let wait = 0
     let refusedBy: Tier | undefined
     // Every tier is asked (for the wait and the counters) before any budget is used, so that
     // a refused attempt uses none anywhere.
     for (let index = 0; index < order.length; index++) {
       const tier = order[index] as Tier
-      const tierWait = tier.check(family, words, elapsed)
-      if (tierWait > 0) {
+      if (!tier.check(family, words)) {
         refusedBy ??= tier
-        if (tierWait > wait) {
-          wait = tierWait
-        }
       }
     }
     if (refusedBy !== undefined) {
       this.#refused++
-      return { allowed: false, reason: 'rate-limit', retryAfterMs: Math.ceil(wait), tier: refusedBy.name }
+      return { allowed: false, reason: 'rate-limit', retryAfterMs: this.#longestWait(order), tier: refusedBy.name }
     }
     for (let index = 0; index < order.length; index++) {
       (order[index] as Tier).commit()
     }
     this.#admitted++
     return ADMITTED
+  }
+
+  /** The longest wait, in whole milliseconds rounded up, among the tiers that just refused. */
+  #longestWait (order: readonly Tier[]): number {
+    let wait = 0
+    for (const tier of order) {
+      if (tier.wait > wait) {
+        wait = tier.wait
+      }
+    }
+    for (const tier of order) {
+      tier.wait = 0
+    }
+    return Math.ceil(wait)
   }
 }
 

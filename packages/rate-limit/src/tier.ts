@@ -55,6 +55,12 @@ export class Tier {
 
   /** Attempts this tier refused (another tier may have refused them too). */
   refused = 0
+  /** Keys dropped to make room for another. */
+  evictions = 0
+  /** Evicted keys that were still throttled, whose hosts got their budget back early. */
+  throttledEvictions = 0
+  /** After {@link Tier.check} refused: milliseconds until it would admit (Infinity: never). */
+  wait = 0
 
   /** `limit × windowMs`: the bucket, in units of 1/limit ms. */
   readonly #bucket: number
@@ -63,13 +69,16 @@ export class Tier {
   readonly #ipv6: KeyTable | undefined
   /** The global tier's one TAT. */
   #globalTat = Number.NEGATIVE_INFINITY
+  /** `time[0]`: milliseconds since the limiter's origin, written by the limiter per attempt. */
+  readonly #time: Float64Array
 
   readonly #ipv4Shift: number
   readonly #ipv6Masks: Uint32Array
   readonly #hash: WordHash
 
   // What check() found, for commit(): the table, the key, its slot (-1 if new), the masked
-  // words, its next TAT and now.
+  // words, its next TAT and now. Doubles are passed in fields, never as arguments or return
+  // values, so that a call V8 does not inline allocates no boxed number.
   #pendingTable: KeyTable | undefined
   #pendingKey = 0
   #pendingSlot = -1
@@ -86,9 +95,11 @@ export class Tier {
    * @param windowMs - the window in milliseconds, > 0
    * @param keying - how keys are made and how many are kept, or `undefined` for the global
    *   tier (one key for every address)
+   * @param time - `time[0]` is read as the time of each check: milliseconds since an origin
    */
-  constructor (name: string, limit: number, windowMs: number, keying: TierKeying | undefined) {
+  constructor (name: string, limit: number, windowMs: number, keying: TierKeying | undefined, time: Float64Array) {
     this.name = name
+    this.#time = time
     this.limit = limit
     this.windowMs = windowMs
     this.#bucket = limit * windowMs
@@ -112,32 +123,24 @@ export class Tier {
     return this.#ipv4.size + this.#ipv6.size
   }
 
-  /** Keys dropped to make room for another. */
-  get evictions (): number {
-    return (this.#ipv4?.evictions ?? 0) + (this.#ipv6?.evictions ?? 0)
-  }
-
-  /** Evicted keys that were still throttled, whose hosts got their budget back early. */
-  get throttledEvictions (): number {
-    return (this.#ipv4?.throttledEvictions ?? 0) + (this.#ipv6?.throttledEvictions ?? 0)
-  }
 
   /**
-   * Decides whether this tier admits an attempt, without changing any budget. When it
-   * does, what to store is remembered for {@link Tier.commit}.
+   * Decides whether this tier admits an attempt at `time[0]`, without changing any budget.
+   * When it does, what to store is remembered for {@link Tier.commit}; when it does not,
+   * {@link Tier.wait} says how long until it would.
    *
    * @param family - the address family
    * @param words - the address words
-   * @param elapsed - milliseconds since the limiter's origin
-   * @returns 0 if admitted, else the milliseconds until it would be (Infinity for limit 0)
+   * @returns whether this tier admits the attempt
    */
-  check (family: IpFamily, words: Uint32Array, elapsed: number): number {
+  check (family: IpFamily, words: Uint32Array): boolean {
     const limit = this.limit
     if (limit === 0) {
       this.refused++
-      return Number.POSITIVE_INFINITY
+      this.wait = Number.POSITIVE_INFINITY
+      return false
     }
-    const now = elapsed * limit
+    const now = (this.#time[0] ?? 0) * limit
     let base = now
     let slot = -1
     if (this.#ipv4 === undefined) {
@@ -159,12 +162,13 @@ export class Tier {
     const over = next - now - this.#bucket
     if (over > 0) {
       this.refused++
-      return over / limit
+      this.wait = over / limit
+      return false
     }
     this.#pendingSlot = slot
     this.#pendingTat = next
     this.#pendingNow = now
-    return 0
+    return true
   }
 
   /** Uses one attempt of the budget {@link Tier.check} last admitted. */
@@ -175,7 +179,15 @@ export class Tier {
     } else if (this.#pendingSlot >= 0) {
       table.setTat(this.#pendingSlot, this.#pendingTat)
     } else {
-      table.insert(this.#pendingKey, this.#pendingTat, this.#pendingNow, this.#m0, this.#m1, this.#m2, this.#m3)
+      const slot = table.insert(this.#pendingKey, this.#m0, this.#m1, this.#m2, this.#m3)
+      const evicted = table.evictedSlot
+      if (evicted >= 0) {
+        this.evictions++
+        if (table.tat(evicted) > this.#pendingNow) {
+          this.throttledEvictions++
+        }
+      }
+      table.setTat(slot, this.#pendingTat)
     }
   }
 

@@ -61,6 +61,15 @@ export { parsePeerId } from './peer-id.ts'
 export { PRUNE_STRATEGIES } from './pruning-options.ts'
 export type { PruneStrategyName } from './pruning-options.ts'
 export {
+  attemptLimitRule,
+  DEFAULT_RATE_LIMIT_OPTIONS,
+  MAX_ATTEMPTS_PER_WINDOW,
+  MAX_RATE_LIMIT_KEYS,
+  RATE_LIMIT_OPTIONS_SCHEMA,
+  rateLimitOptionsRule
+} from './rate-limit-options.ts'
+export type { RateLimitOptions, RateLimitOptionsInit, RateLimitRate, RateLimitRateInit, RateLimitTier, RateLimitTierInit } from './rate-limit-options.ts'
+export {
   addressListRule,
   booleanRule,
   describeValue,

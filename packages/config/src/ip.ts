@@ -65,25 +65,21 @@ const COLON = 58
  * ```
  */
 export function parseIpInto (text: string, out: Uint32Array): 0 | IpFamily {
-  const length = zoneStart(text)
-  if (length === 0) {
-    return 0
+  // The common case first, in one pass: a dotted quad (IPv6 text fails at its first colon
+  // or letter, a zoned IPv4 address at its '%').
+  const ipv4 = parseIpv4(text, 0, text.length)
+  if (ipv4 >= 0) {
+    out[0] = ipv4
+    return 4
   }
-  // An address without a colon can only be IPv4.
+  const length = zoneStart(text)
+  // An address without a colon can only be IPv4, and this is not.
   for (let index = 0; index < length; index++) {
     if (text.charCodeAt(index) === COLON) {
       return parseIpv6(text, length, out)
     }
   }
-  if (length !== text.length) {
-    return 0 // a zone on an IPv4 address
-  }
-  const value = parseIpv4(text, 0, length)
-  if (value < 0) {
-    return 0
-  }
-  out[0] = value
-  return 4
+  return 0
 }
 
 /**
@@ -244,12 +240,18 @@ function parseIpv4 (text: string, start: number, end: number): number {
   return position === end ? value : -1
 }
 
-/** The value of a hexadecimal digit, or -1. */
+/** The value of each ASCII hexadecimal digit; -1 for every other ASCII character. */
+const HEX_VALUES = (() => {
+  const values = new Int8Array(128).fill(-1)
+  for (let code = 48; code <= 57; code++) values[code] = code - 48
+  for (let code = 97; code <= 102; code++) values[code] = code - 87
+  for (let code = 65; code <= 70; code++) values[code] = code - 55
+  return values
+})()
+
+/** The value of the hexadecimal digit `code`, or -1. */
 function hexValue (code: number): number {
-  if (code >= 48 && code <= 57) return code - 48
-  if (code >= 97 && code <= 102) return code - 87
-  if (code >= 65 && code <= 70) return code - 55
-  return -1
+  return code < 128 ? HEX_VALUES[code] ?? -1 : -1
 }
 
 const groupsScratch = new Uint16Array(8)
@@ -277,16 +279,18 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
     }
     const groupStart = position
     let value = 0
-    while (position < end && position - groupStart < 5) {
-      const digit = hexValue(text.charCodeAt(position))
-      if (digit < 0) {
+    let code = text.charCodeAt(position)
+    let digit = hexValue(code)
+    while (digit >= 0) {
+      value = (value << 4) | digit
+      if (++position === end) {
         break
       }
-      value = value * 16 + digit
-      position++
+      code = text.charCodeAt(position)
+      digit = hexValue(code)
     }
     const digits = position - groupStart
-    if (position < end && text.charCodeAt(position) === DOT) {
+    if (position < end && code === DOT) {
       // An embedded dotted quad: the last 32 bits.
       if (count > 6 || (gap === -1 && count !== 6)) {
         return 0
@@ -306,7 +310,7 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
     if (position === end) {
       break
     }
-    if (text.charCodeAt(position) !== COLON) {
+    if (code !== COLON) {
       return 0
     }
     position++
@@ -343,11 +347,10 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
 }
 
 function finishIpv6 (groups: Uint16Array, out: Uint32Array): IpFamily {
-  const word = (index: number): number => (((groups[index] ?? 0) << 16) | (groups[index + 1] ?? 0)) >>> 0
-  const w0 = word(0)
-  const w1 = word(2)
-  const w2 = word(4)
-  const w3 = word(6)
+  const w0 = (((groups[0] ?? 0) << 16) | (groups[1] ?? 0)) >>> 0
+  const w1 = (((groups[2] ?? 0) << 16) | (groups[3] ?? 0)) >>> 0
+  const w2 = (((groups[4] ?? 0) << 16) | (groups[5] ?? 0)) >>> 0
+  const w3 = (((groups[6] ?? 0) << 16) | (groups[7] ?? 0)) >>> 0
   if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
     out[0] = w3
     return 4

@@ -172,6 +172,13 @@ export interface OptionRule<T> {
    * @returns whether the value is valid
    */
   check(value: unknown, path: string, problems: ProblemCollector): value is T
+  /**
+   * Builds the resolved value from a value that passed `check`, given the value it replaces
+   * (the default, or the current value on update). A nested section uses it to fill in its
+   * own defaults, so that a partial section keeps the rest. Without it, a valid value is kept
+   * as given (an array is copied and frozen).
+   */
+  resolve?(value: unknown, current: T): T
 }
 
 /** Bounds for numeric rules. */
@@ -418,8 +425,11 @@ export function resolveOptions<T extends object> (
     if (value === undefined) {
       continue
     }
-    if (schema[name].rule.check(value, `${prefix}${name}`, problems)) {
-      result[name] = Array.isArray(value) ? Object.freeze([...value]) : value
+    const rule = schema[name].rule
+    if (rule.check(value, `${prefix}${name}`, problems)) {
+      result[name] = rule.resolve !== undefined
+        ? rule.resolve(value, result[name] as T[typeof name])
+        : Array.isArray(value) ? Object.freeze([...value]) : value
     }
   }
   return result as T

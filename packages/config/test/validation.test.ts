@@ -93,6 +93,26 @@ describe('resolveOptions()', () => {
     expect(resolveOptions(schema, { mode: 'b' }, problems, { base: { limit: 7, mode: 'a' } })).toEqual({ limit: 7, mode: 'b' })
   })
 
+  it('builds a valid value with its rule\'s resolve(), given the value it replaces', () => {
+    // A nested section: a partial object keeps the rest of the value it replaces.
+    type Section = { limit: number, mode: 'a' | 'b' }
+    const sectionRule = {
+      expected: 'a section',
+      check: (value: unknown, path: string, problems: ProblemCollector): value is Section => {
+        const before = problems.problems.length
+        resolveOptions(schema, value, problems, { path })
+        return problems.problems.length === before
+      },
+      resolve: (value: unknown, current: Section): Section => resolveOptions(schema, value, new ProblemCollector(), { base: current })
+    }
+    const outer = { section: { default: { limit: 10, mode: 'a' as 'a' | 'b' }, rule: sectionRule } }
+    const problems = new ProblemCollector()
+    expect(resolveOptions(outer, { section: { mode: 'b' } }, problems)).toEqual({ section: { limit: 10, mode: 'b' } })
+    expect(resolveOptions(outer, { section: { limit: 2 } }, problems, { base: { section: { limit: 5, mode: 'b' } } })).toEqual({ section: { limit: 2, mode: 'b' } })
+    expect(resolveOptions(outer, { section: { limit: 0 } }, problems)).toEqual({ section: { limit: 10, mode: 'a' } })
+    expect(problems.problems.map(problem => problem.path)).toEqual(['section.limit'])
+  })
+
   it('ProblemCollector.throwIfAny() throws nothing when there is no problem', () => {
     expect(() => { new ProblemCollector().throwIfAny() }).not.toThrow()
     const problems = new ProblemCollector()

@@ -288,10 +288,77 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
 }
 
 /**
+ * What a multiaddr says about the remote end: its IP address, if it names a directly
+ * reachable IP host, and its peer ID, if it ends with one. From {@link readMultiaddr}.
+ */
+export interface MultiaddrTarget {
+  /**
+   * The IP address text, when the first component is `/ip4` or `/ip6` (after an optional
+   * `/ip6zone`) and the address is not relayed; `undefined` for DNS names, Unix sockets,
+   * relayed (`/p2p-circuit`) addresses and a bare `/p2p/…`.
+   */
+  readonly ip: string | undefined
+  /**
+   * The peer ID of the final `/p2p` component, in canonical form (as {@link parsePeerId}
+   * gives it; as written if it is not a libp2p peer ID), or `undefined` when the multiaddr
+   * does not end with `/p2p/…`. For a relayed address this is the peer behind the relay.
+   */
+  readonly peerId: string | undefined
+  /** Whether the address goes through a relay (`/p2p-circuit`). */
+  readonly relayed: boolean
+}
+
+/**
+ * Reads the remote IP address and peer ID of a multiaddr, or returns `undefined` when the
+ * multiaddr is malformed. A relayed connection's IP is its relay's, so it is not reported
+ * as the peer's: `ip` is `undefined` for a `/p2p-circuit` address, while `peerId` names
+ * the peer behind the relay.
+ *
+ * @param address - a multiaddr object or string
+ *
+ * @example
+ * ```ts
+ * import { readMultiaddr } from '@cm/config'
+ *
+ * readMultiaddr('/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA')
+ * // { ip: '10.0.0.1', peerId: '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', relayed: false }
+ * readMultiaddr('/dns4/example.com/tcp/443') // { ip: undefined, peerId: undefined, relayed: false }
+ * readMultiaddr('not a multiaddr') // undefined
+ * ```
+ */
+export function readMultiaddr (address: Multiaddr | string): MultiaddrTarget | undefined {
+  let components
+  try {
+    components = (typeof address === 'string' ? multiaddr(address) : address).getComponents()
+  } catch {
+    return undefined
+  }
+  let relayed = false
+  for (const component of components) {
+    if (component.code === CODE_P2P_CIRCUIT) {
+      relayed = true
+    }
+  }
+  const last = components[components.length - 1]
+  const peerText = last?.code === CODE_P2P ? last.value : undefined
+  const peerId = peerText === undefined ? undefined : parsePeerId(peerText) ?? peerText
+  let first = components[0]
+  if (first?.code === CODE_IP6ZONE) {
+    first = components[1]
+    if (first?.code !== CODE_IP6) {
+      return { ip: undefined, peerId, relayed }
+    }
+  }
+  const ip = relayed || first === undefined || (first.code !== CODE_IP4 && first.code !== CODE_IP6) ? undefined : first.value
+  return { ip, peerId, relayed }
+}
+
+/**
  * Returns the IP address text of a multiaddr that names a directly reachable IP host (its
  * first component is `/ip4` or `/ip6`, after an optional `/ip6zone`), or `undefined` for
  * any other multiaddr: DNS names, Unix sockets, relayed (`/p2p-circuit`) addresses, a bare
  * `/p2p/…`. A relayed connection's IP is its relay's, so it is not reported as the peer's.
+ * {@link readMultiaddr} also gives the peer ID.
  *
  * @param address - a multiaddr object or string; a malformed string gives `undefined`
  *
@@ -304,28 +371,7 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
  * ```
  */
 export function ipFromMultiaddr (address: Multiaddr | string): string | undefined {
-  let components
-  try {
-    components = (typeof address === 'string' ? multiaddr(address) : address).getComponents()
-  } catch {
-    return undefined
-  }
-  let first = components[0]
-  if (first?.code === CODE_IP6ZONE) {
-    first = components[1]
-    if (first?.code !== CODE_IP6) {
-      return undefined
-    }
-  }
-  if (first === undefined || (first.code !== CODE_IP4 && first.code !== CODE_IP6)) {
-    return undefined
-  }
-  for (const component of components) {
-    if (component.code === CODE_P2P_CIRCUIT) {
-      return undefined
-    }
-  }
-  return first.value
+  return readMultiaddr(address)?.ip
 }
 
 function explainNonAddress (text: string): string {

@@ -3,10 +3,24 @@ import {
   durationRule,
   finiteNumberRule,
   integerRule,
+  oneOfRule,
   ProblemCollector,
   resolveOptions
 } from './validation.ts'
 import type { OptionsSchema } from './validation.ts'
+
+/**
+ * Which connections an allow or deny list applies to: `'both'` (inbound connections and
+ * outbound dials), `'inbound'` or `'outbound'`.
+ *
+ * @example
+ * ```ts
+ * import type { ListDirection } from '@cm/config'
+ *
+ * const direction: ListDirection = 'inbound'
+ * ```
+ */
+export type ListDirection = 'both' | 'inbound' | 'outbound'
 
 /**
  * Every connection-management option, resolved: each one present, validated and frozen.
@@ -103,6 +117,38 @@ export interface ConnectionConfig {
   readonly denyList: readonly string[]
 
   /**
+   * Entries (IP addresses, CIDR ranges, multiaddrs, peer IDs) that are trusted: they are
+   * exempt from the rate limit, the pending-connection limit and pruning. Trust restricts
+   * no one and admits no one: the deny list and a non-empty allow list still decide. This
+   * is what js-libp2p calls its `allow` list.
+   *
+   * Each entry must be accepted by `parseAddressEntry`.
+   *
+   * @default []
+   */
+  readonly trustedList: readonly string[]
+
+  /**
+   * The connections the allow list applies to: `'both'`, `'inbound'` (outbound dials are
+   * not restricted by it) or `'outbound'`.
+   *
+   * One of `'both'`, `'inbound'`, `'outbound'`.
+   *
+   * @default 'both'
+   */
+  readonly allowListDirection: ListDirection
+
+  /**
+   * The connections the deny list applies to: `'both'`, `'inbound'` (outbound dials are
+   * not refused by it, as in js-libp2p) or `'outbound'`.
+   *
+   * One of `'both'`, `'inbound'`, `'outbound'`.
+   *
+   * @default 'both'
+   */
+  readonly denyListDirection: ListDirection
+
+  /**
    * Milliseconds an outbound dial may take, from its start to an open connection.
    *
    * A finite number > 0 and <= 2147483647.
@@ -187,6 +233,9 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   inboundConnectionThreshold: 5,
   allowList: Object.freeze([]),
   denyList: Object.freeze([]),
+  trustedList: Object.freeze([]),
+  allowListDirection: 'both',
+  denyListDirection: 'both',
   dialTimeout: 10_000,
   connectionCloseTimeout: 1_000,
   reconnectRetries: 5,
@@ -194,7 +243,25 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   reconnectBackoffFactor: 2
 })
 
-const SCHEMA: OptionsSchema<ConnectionConfig> = {
+const LIST_DIRECTIONS: readonly ListDirection[] = ['both', 'inbound', 'outbound']
+
+/**
+ * The default and the validation rule of every option. Packages that accept some of these
+ * options standalone (the gate accepts the list options) validate them with these same
+ * entries, so every error reads alike.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_SCHEMA, ProblemCollector, resolveOptions } from '@cm/config'
+ *
+ * const schema = { denyList: CONFIG_SCHEMA.denyList, denyListDirection: CONFIG_SCHEMA.denyListDirection }
+ * const problems = new ProblemCollector()
+ * const options = resolveOptions(schema, { denyList: ['10.0.0.0/8'] }, problems)
+ * problems.throwIfAny()
+ * options.denyListDirection // 'both', the default
+ * ```
+ */
+export const CONFIG_SCHEMA: OptionsSchema<ConnectionConfig> = Object.freeze({
   maxConnections: { default: DEFAULT_CONFIG.maxConnections, rule: integerRule({ min: 1 }) },
   maxConnectionsPerPeer: { default: DEFAULT_CONFIG.maxConnectionsPerPeer, rule: integerRule({ min: 1 }) },
   maxParallelDials: { default: DEFAULT_CONFIG.maxParallelDials, rule: integerRule({ min: 1 }) },
@@ -203,12 +270,15 @@ const SCHEMA: OptionsSchema<ConnectionConfig> = {
   inboundConnectionThreshold: { default: DEFAULT_CONFIG.inboundConnectionThreshold, rule: integerRule({ min: 0 }) },
   allowList: { default: DEFAULT_CONFIG.allowList, rule: addressListRule },
   denyList: { default: DEFAULT_CONFIG.denyList, rule: addressListRule },
+  trustedList: { default: DEFAULT_CONFIG.trustedList, rule: addressListRule },
+  allowListDirection: { default: DEFAULT_CONFIG.allowListDirection, rule: oneOfRule(LIST_DIRECTIONS) },
+  denyListDirection: { default: DEFAULT_CONFIG.denyListDirection, rule: oneOfRule(LIST_DIRECTIONS) },
   dialTimeout: { default: DEFAULT_CONFIG.dialTimeout, rule: durationRule() },
   connectionCloseTimeout: { default: DEFAULT_CONFIG.connectionCloseTimeout, rule: durationRule() },
   reconnectRetries: { default: DEFAULT_CONFIG.reconnectRetries, rule: integerRule({ min: 0 }) },
   reconnectRetryInterval: { default: DEFAULT_CONFIG.reconnectRetryInterval, rule: durationRule() },
   reconnectBackoffFactor: { default: DEFAULT_CONFIG.reconnectBackoffFactor, rule: finiteNumberRule({ min: 1 }) }
-}
+})
 
 /**
  * The names of every option, in the order they are checked and documented.
@@ -220,7 +290,7 @@ const SCHEMA: OptionsSchema<ConnectionConfig> = {
  * CONFIG_OPTIONS.includes('dialTimeout') // true
  * ```
  */
-export const CONFIG_OPTIONS: ReadonlyArray<keyof ConnectionConfig> = Object.freeze(Object.keys(SCHEMA) as Array<keyof ConnectionConfig>)
+export const CONFIG_OPTIONS: ReadonlyArray<keyof ConnectionConfig> = Object.freeze(Object.keys(CONFIG_SCHEMA) as Array<keyof ConnectionConfig>)
 
 /**
  * Resolves user options into a frozen, fully defaulted {@link ConnectionConfig}.
@@ -304,7 +374,7 @@ function sameValue (a: unknown, b: unknown): boolean {
 
 function resolve (input: unknown, base: ConnectionConfig | undefined): ConnectionConfig {
   const problems = new ProblemCollector()
-  const config = resolveOptions(SCHEMA, input, problems, base === undefined ? {} : { base })
+  const config = resolveOptions(CONFIG_SCHEMA, input, problems, base === undefined ? {} : { base })
   const invalid = new Set(problems.problems.map(problem => problem.path))
   if (!invalid.has('maxConnections') && !invalid.has('maxConnectionsPerPeer') && config.maxConnectionsPerPeer > config.maxConnections) {
     problems.addProblem({

@@ -46,12 +46,12 @@
  */
 
 export type { AbortOptions } from './abort.ts'
-export { ipFromMultiaddr, InvalidAddressError, parseAddressEntry, tryParseAddressEntry } from './address-entry.ts'
-export type { AddressEntry, AddressEntryParsed, AddressEntryRefused, AddressEntryResult, IpNetwork } from './address-entry.ts'
+export { ipFromMultiaddr, InvalidAddressError, parseAddressEntry, readMultiaddr, tryParseAddressEntry } from './address-entry.ts'
+export type { AddressEntry, AddressEntryParsed, AddressEntryRefused, AddressEntryResult, IpNetwork, MultiaddrTarget } from './address-entry.ts'
 export { systemClock } from './clock.ts'
 export type { Clock } from './clock.ts'
-export { changedOptions, CONFIG_OPTIONS, DEFAULT_CONFIG, resolveConfig, updateConfig } from './connection-config.ts'
-export type { ConnectionConfig, ConnectionConfigInit } from './connection-config.ts'
+export { changedOptions, CONFIG_OPTIONS, CONFIG_SCHEMA, DEFAULT_CONFIG, resolveConfig, updateConfig } from './connection-config.ts'
+export type { ConnectionConfig, ConnectionConfigInit, ListDirection } from './connection-config.ts'
 export { CmError } from './errors.ts'
 export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.ts'
 export type { IpAddress, IpFamily } from './ip.ts'
@@ -59,6 +59,7 @@ export { parsePeerId } from './peer-id.ts'
 export {
   addressListRule,
   booleanRule,
+  clockRule,
   describeValue,
   durationRule,
   finiteNumberRule,

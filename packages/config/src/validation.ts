@@ -1,5 +1,6 @@
 import { tryParseAddressEntry } from './address-entry.ts'
 import { CmError } from './errors.ts'
+import type { Clock } from './clock.ts'
 
 /**
  * One problem found in a configuration: which option, what was expected, what was given.
@@ -308,6 +309,27 @@ export const booleanRule: OptionRule<boolean> = {
     const ok = typeof value === 'boolean'
     if (!ok) {
       problems.add(path, 'a boolean', value)
+    }
+    return ok
+  }
+}
+
+/**
+ * A rule for an injected clock: an object with a `now()` method (see {@link Clock}).
+ *
+ * @example
+ * ```ts
+ * import { clockRule } from '@cm/config'
+ *
+ * clockRule.expected // 'a clock (an object with a now() method)'
+ * ```
+ */
+export const clockRule: OptionRule<Clock> = {
+  expected: 'a clock (an object with a now() method)',
+  check (value, path, problems): value is Clock {
+    const ok = (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { now?: unknown }).now === 'function'
+    if (!ok) {
+      problems.add(path, 'a clock (an object with a now() method)', value)
     }
     return ok
   }

@@ -1,6 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { InvalidAddressError, ipFromMultiaddr, parseAddressEntry, tryParseAddressEntry } from '../src/address-entry.ts'
+import { InvalidAddressError, ipFromMultiaddr, parseAddressEntry, readMultiaddr, tryParseAddressEntry } from '../src/address-entry.ts'
 import { CmError } from '../src/errors.ts'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
@@ -128,5 +128,35 @@ describe('ipFromMultiaddr()', () => {
     '/ip6zone/eth0/ip4/1.2.3.4'
   ])('returns undefined for %s', address => {
     expect(ipFromMultiaddr(address)).toBeUndefined()
+  })
+})
+
+describe('readMultiaddr()', () => {
+  it.each([
+    ['/ip4/10.0.0.1/tcp/4001', { ip: '10.0.0.1', peerId: undefined, relayed: false }],
+    [`/ip4/10.0.0.1/tcp/4001/p2p/${PEER}`, { ip: '10.0.0.1', peerId: PEER, relayed: false }],
+    [`/ip6zone/eth0/ip6/fe80::1/tcp/1/p2p/${RSA_PEER}`, { ip: 'fe80::1', peerId: RSA_PEER, relayed: false }],
+    [`/p2p/${PEER}`, { ip: undefined, peerId: PEER, relayed: false }],
+    [`/dns4/example.com/tcp/443/p2p/${PEER}`, { ip: undefined, peerId: PEER, relayed: false }],
+    ['/unix/tmp%2Fsocket', { ip: undefined, peerId: undefined, relayed: false }],
+    ['/ip6zone/eth0/ip4/1.2.3.4', { ip: undefined, peerId: undefined, relayed: false }]
+  ])('reads the IP and peer ID of %s', (address, target) => {
+    expect(readMultiaddr(address)).toEqual(target)
+    expect(readMultiaddr(multiaddr(address))).toEqual(target)
+  })
+
+  it('gives the peer behind a relay, never the relay\'s IP or peer ID', () => {
+    expect(readMultiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${RSA_PEER}/p2p-circuit/p2p/${PEER}`)).toEqual({ ip: undefined, peerId: PEER, relayed: true })
+    expect(readMultiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${RSA_PEER}/p2p-circuit`)).toEqual({ ip: undefined, peerId: undefined, relayed: true })
+  })
+
+  it('gives the peer ID in canonical form when the multiaddr spells it as a CID', () => {
+    const cid = 'bafzaajaiaejcal72gwuz2or47oyxxn6b3rkwdmmkrxgkjxzy3rqt5kczyn7lcm3l'
+    expect(readMultiaddr(`/ip4/10.0.0.1/tcp/1/p2p/${cid}`)?.peerId).toBe(PEER)
+  })
+
+  it('returns undefined for a malformed multiaddr', () => {
+    expect(readMultiaddr('not a multiaddr')).toBeUndefined()
+    expect(readMultiaddr('/ip4/1.2.3')).toBeUndefined()
   })
 })

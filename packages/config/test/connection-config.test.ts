@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { changedOptions, CONFIG_OPTIONS, DEFAULT_CONFIG, resolveConfig, updateConfig } from '../src/connection-config.ts'
+import { changedOptions, CONFIG_OPTIONS, CONFIG_SCHEMA, DEFAULT_CONFIG, resolveConfig, updateConfig } from '../src/connection-config.ts'
 import { InvalidConfigError } from '../src/validation.ts'
 import type { ConnectionConfigInit } from '../src/connection-config.ts'
 
@@ -28,6 +28,9 @@ describe('DEFAULT_CONFIG', () => {
       inboundConnectionThreshold: 5,
       allowList: [],
       denyList: [],
+      trustedList: [],
+      allowListDirection: 'both',
+      denyListDirection: 'both',
       dialTimeout: 10_000,
       connectionCloseTimeout: 1_000,
       reconnectRetries: 5,
@@ -37,10 +40,19 @@ describe('DEFAULT_CONFIG', () => {
     expect(CONFIG_OPTIONS).toEqual(Object.keys(DEFAULT_CONFIG))
   })
 
+  it('matches CONFIG_SCHEMA, which holds the same defaults and is frozen', () => {
+    expect(Object.keys(CONFIG_SCHEMA)).toEqual(CONFIG_OPTIONS)
+    for (const name of CONFIG_OPTIONS) {
+      expect(CONFIG_SCHEMA[name].default).toBe(DEFAULT_CONFIG[name])
+    }
+    expect(Object.isFrozen(CONFIG_SCHEMA)).toBe(true)
+  })
+
   it('is deeply frozen', () => {
     expect(Object.isFrozen(DEFAULT_CONFIG)).toBe(true)
     expect(Object.isFrozen(DEFAULT_CONFIG.allowList)).toBe(true)
     expect(Object.isFrozen(DEFAULT_CONFIG.denyList)).toBe(true)
+    expect(Object.isFrozen(DEFAULT_CONFIG.trustedList)).toBe(true)
   })
 })
 
@@ -128,13 +140,13 @@ describe('resolveConfig()', () => {
     expect(problemsOf({ reconnectBackoffFactor: Number.NaN })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got NaN (number)`])
   })
 
-  describe('allow and deny lists', () => {
-    it.each(['allowList', 'denyList'] as const)('%s accepts every entry form', name => {
+  describe('allow, deny and trusted lists', () => {
+    it.each(['allowList', 'denyList', 'trustedList'] as const)('%s accepts every entry form', name => {
       const entries = ['10.0.0.1', '10.0.0.0/8', '2001:db8::/32', '/ip4/1.2.3.4/tcp/4001', '/ip6/2001:db8::/ipcidr/48', '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA']
       expect(resolveConfig({ [name]: entries })[name]).toEqual(entries)
     })
 
-    it.each(['allowList', 'denyList'] as const)('%s must be an array', name => {
+    it.each(['allowList', 'denyList', 'trustedList'] as const)('%s must be an array', name => {
       expect(problemsOf({ [name]: '10.0.0.0/8' })).toEqual([`Expected \`${name}\` to be an array of IP addresses, CIDR ranges, multiaddrs or peer IDs, got "10.0.0.0/8" (string)`])
     })
 
@@ -145,6 +157,19 @@ describe('resolveConfig()', () => {
         'Expected `denyList[3]` to be an IP address, CIDR range, multiaddr or peer ID, got "example.com" (string): hostnames are not resolved; give an IP address, a CIDR range, a multiaddr or a peer ID',
         'Expected `denyList[4]` to be an IP address, CIDR range, multiaddr or peer ID, got "/dns4/a.com" (string): /dns4 names are not resolved; give an /ip4 or /ip6 address'
       ])
+    })
+  })
+
+  describe('list directions', () => {
+    it.each(['allowListDirection', 'denyListDirection'] as const)('%s accepts both, inbound and outbound', name => {
+      for (const direction of ['both', 'inbound', 'outbound'] as const) {
+        expect(resolveConfig({ [name]: direction })[name]).toBe(direction)
+      }
+    })
+
+    it.each(['allowListDirection', 'denyListDirection'] as const)('%s refuses anything else', name => {
+      expect(problemsOf({ [name]: 'in' })).toEqual([`Expected \`${name}\` to be one of "both", "inbound", "outbound", got "in" (string)`])
+      expect(problemsOf({ [name]: true })).toEqual([`Expected \`${name}\` to be one of "both", "inbound", "outbound", got true (boolean)`])
     })
   })
 

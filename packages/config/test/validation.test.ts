@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   booleanRule,
+  clockRule,
   describeValue,
   durationRule,
   finiteNumberRule,
@@ -65,6 +66,18 @@ describe('rules', () => {
     const problems = new ProblemCollector()
     expect(rule.check('c', 'choice', problems)).toBe(false)
     expect(problems.problems[0]?.message).toBe('Expected `choice` to be one of "a", "b", got "c" (string)')
+  })
+
+  it('clockRule accepts objects with a now() method and nothing else', () => {
+    const problems = new ProblemCollector()
+    expect(clockRule.check({ now: () => 0 }, 'clock', problems)).toBe(true)
+    expect(clockRule.check(Date, 'clock', problems)).toBe(true)
+    expect(clockRule.check({ now: 5 }, 'clock', problems)).toBe(false)
+    expect(clockRule.check(null, 'clock', problems)).toBe(false)
+    expect(problems.problems.map(problem => problem.message)).toEqual([
+      'Expected `clock` to be a clock (an object with a now() method), got an object (Object)',
+      'Expected `clock` to be a clock (an object with a now() method), got null'
+    ])
   })
 
   it('booleanRule refuses truthy non-booleans', () => {

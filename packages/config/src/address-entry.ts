@@ -31,7 +31,12 @@ export interface AddressEntry {
   readonly network?: IpNetwork
   /** The canonical peer ID the entry names, if any. */
   readonly peerId?: string
-  /** Canonical text of the whole entry, the same for every spelling of the same rule. */
+  /**
+   * Canonical text of the whole entry, the same for every spelling of the same rule, and
+   * itself an entry that parses back to the same rule: `10.0.0.0/8`, `2001:db8::1`, a peer
+   * ID, or for an address with a peer ID the multiaddr `/ip4/10.0.0.0/ipcidr/8/p2p/<id>`
+   * (`/ipcidr` left out for a single address).
+   */
   readonly text: string
 }
 
@@ -213,7 +218,8 @@ function networkEntry (input: string, family: IpFamily, cidr: string, peerId?: s
   if (peerId === undefined) {
     return success({ input, network, text })
   }
-  return success({ input, network, peerId, text: `${text}/p2p/${peerId}` })
+  const cidrPart = prefixLength === MAX_PREFIX_LENGTH[family] ? '' : `/ipcidr/${prefixLength}`
+  return success({ input, network, peerId, text: `/ip${family}/${address}${cidrPart}/p2p/${peerId}` })
 }
 
 const CODE_IP4 = 4

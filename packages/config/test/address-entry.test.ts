@@ -42,8 +42,21 @@ describe('parseAddressEntry()', () => {
       input,
       network: { family: 4, words: [0x01020304], prefixLength: 32, text: '1.2.3.4' },
       peerId: PEER,
-      text: `1.2.3.4/p2p/${PEER}`
+      text: `/ip4/1.2.3.4/p2p/${PEER}`
     })
+  })
+
+  it('gives an address with a peer ID a multiaddr text that parses back to the same rule', () => {
+    for (const [input, text] of [
+      [`/ip4/10.1.2.3/ipcidr/8/tcp/1/p2p/${PEER}`, `/ip4/10.0.0.0/ipcidr/8/p2p/${PEER}`],
+      [`/ip6/2001:DB8::1/p2p/${RSA_PEER}`, `/ip6/2001:db8::1/p2p/${RSA_PEER}`],
+      [`/ip6/2001:db8::/ipcidr/32/p2p/${PEER}`, `/ip6/2001:db8::/ipcidr/32/p2p/${PEER}`],
+      [`/ip6/::ffff:10.0.0.0/ipcidr/104/p2p/${PEER}`, `/ip4/10.0.0.0/ipcidr/8/p2p/${PEER}`]
+    ] as const) {
+      const entry = parseAddressEntry(input)
+      expect(entry.text).toBe(text)
+      expect(parseAddressEntry(entry.text)).toEqual({ ...entry, input: text })
+    }
   })
 
   it('gives every spelling of one rule the same text', () => {

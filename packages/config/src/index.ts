@@ -57,6 +57,7 @@ export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.
 export type { IpAddress, IpFamily } from './ip.ts'
 export { parsePeerId } from './peer-id.ts'
 export {
+  addressEntryRule,
   addressListRule,
   booleanRule,
   clockRule,
@@ -67,6 +68,7 @@ export {
   InvalidConfigError,
   MAX_TIMER_DELAY_MS,
   oneOfRule,
+  parseAddressList,
   ProblemCollector,
   resolveOptions
 } from './validation.ts'

@@ -1,5 +1,6 @@
 import { tryParseAddressEntry } from './address-entry.ts'
 import { CmError } from './errors.ts'
+import type { AddressEntry } from './address-entry.ts'
 import type { Clock } from './clock.ts'
 
 /**
@@ -339,6 +340,69 @@ const ENTRY_EXPECTED = 'an IP address, CIDR range, multiaddr or peer ID'
 const LIST_EXPECTED = 'an array of IP addresses, CIDR ranges, multiaddrs or peer IDs'
 
 /**
+ * A rule for one allow, deny or trusted list entry: a string that {@link parseAddressEntry}
+ * accepts. A malformed entry is reported with its text and the reason.
+ *
+ * @example
+ * ```ts
+ * import { addressEntryRule, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * addressEntryRule.check('1.2.3.4/33', 'entry', problems) // false
+ * problems.problems[0]?.detail // 'the prefix length must be an integer from 0 to 32, got "33"'
+ * ```
+ */
+export const addressEntryRule: OptionRule<string> = {
+  expected: ENTRY_EXPECTED,
+  check (value, path, problems): value is string {
+    const result = tryParseAddressEntry(value)
+    if (!result.ok) {
+      problems.add(path, ENTRY_EXPECTED, value, result.reason)
+    }
+    return result.ok
+  }
+}
+
+/**
+ * Parses an allow, deny or trusted list, recording every malformed entry (with its index,
+ * its text and the reason) in `problems`. This is {@link addressListRule}'s check, for
+ * callers that need the parsed entries too: each entry is parsed once.
+ *
+ * @param value - the list given
+ * @param path - the option's path, such as `denyList`
+ * @param problems - receives every problem found
+ * @returns the parsed entries, or `undefined` if the list or any entry is malformed
+ *
+ * @example
+ * ```ts
+ * import { parseAddressList, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * const entries = parseAddressList(['10.1.2.3/8'], 'denyList', problems)
+ * problems.throwIfAny()
+ * entries?.[0]?.text // '10.0.0.0/8'
+ * ```
+ */
+export function parseAddressList (value: unknown, path: string, problems: ProblemCollector): AddressEntry[] | undefined {
+  if (!Array.isArray(value)) {
+    problems.add(path, LIST_EXPECTED, value)
+    return undefined
+  }
+  const entries: AddressEntry[] = []
+  let ok = true
+  value.forEach((entry: unknown, index) => {
+    const result = tryParseAddressEntry(entry)
+    if (result.ok) {
+      entries.push(result.entry)
+    } else {
+      ok = false
+      problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
+    }
+  })
+  return ok ? entries : undefined
+}
+
+/**
  * A rule for allow, deny and trusted lists: an array of entry strings, each of which
  * {@link parseAddressEntry} accepts. Every malformed entry is reported with its index, its
  * text and the reason.
@@ -353,19 +417,7 @@ const LIST_EXPECTED = 'an array of IP addresses, CIDR ranges, multiaddrs or peer
 export const addressListRule: OptionRule<readonly string[]> = {
   expected: LIST_EXPECTED,
   check (value, path, problems): value is readonly string[] {
-    if (!Array.isArray(value)) {
-      problems.add(path, LIST_EXPECTED, value)
-      return false
-    }
-    let ok = true
-    value.forEach((entry: unknown, index) => {
-      const result = tryParseAddressEntry(entry)
-      if (!result.ok) {
-        ok = false
-        problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
-      }
-    })
-    return ok
+    return parseAddressList(value, path, problems) !== undefined
   }
 }
 

@@ -1,0 +1,161 @@
+import { PrefixTable } from './prefix-table.ts'
+import type { GateVerdict } from './verdict.ts'
+import type { AddressEntry, IpFamily } from '@cm/config'
+
+/** The expiry of a timed rule, as kept in the gate's heap. */
+export interface Expiry {
+  /** The rule. A heap item is stale once `record.expiry` is no longer this item. */
+  readonly record: RuleRecord
+  /** Clock time, in milliseconds, from which the rule no longer matches. */
+  readonly expiresAt: number
+  /** The parsed entry, to remove the rule once it lapses. */
+  readonly entry: AddressEntry
+}
+
+/** One rule of one list. */
+export class RuleRecord {
+  /** The canonical text of the entry. */
+  readonly text: string
+  /** The network's prefix length; -1 for a rule that names only a peer. */
+  readonly prefixLength: number
+  /** Set while the rule is timed. */
+  expiry: Expiry | undefined = undefined
+  /** The verdict this rule gives (deny, or allow without trust), made on first use. */
+  verdict: GateVerdict | undefined = undefined
+  /** The allow verdict with `trusted: true`, made on first use. */
+  trustedVerdict: GateVerdict | undefined = undefined
+
+  constructor (text: string, prefixLength: number) {
+    this.text = text
+    this.prefixLength = prefixLength
+  }
+}
+
+function hasPeer (peers: Map<string, RuleRecord>, peer: string): boolean {
+  return peers.has(peer)
+}
+
+/**
+ * One list (deny, allow or trusted): rules that name a network, rules that name a network
+ * and a peer, and rules that name a peer, each in its own structure.
+ */
+export class RuleList {
+  /** Rules naming only a network. */
+  readonly #networks = new PrefixTable<RuleRecord>()
+  /** Rules naming a network and a peer: per network, the peers. */
+  readonly #bound = new PrefixTable<Map<string, RuleRecord>>()
+  /** Rules naming only a peer. */
+  readonly #peers = new Map<string, RuleRecord>()
+  #boundCount = 0
+
+  /** The number of rules. */
+  get size (): number {
+    return this.#networks.size + this.#boundCount + this.#peers.size
+  }
+
+  /** The number of rules that name a peer (alone or with a network). */
+  get peerRuleCount (): number {
+    return this.#boundCount + this.#peers.size
+  }
+
+  /** The number of rules that name a network and a peer. */
+  get boundCount (): number {
+    return this.#boundCount
+  }
+
+  /** The rule for exactly this entry. */
+  get (entry: AddressEntry): RuleRecord | undefined {
+    const network = entry.network
+    if (network === undefined) {
+      return entry.peerId === undefined ? undefined : this.#peers.get(entry.peerId)
+    }
+    if (entry.peerId === undefined) {
+      return this.#networks.get(network.family, network.words, network.prefixLength)
+    }
+    return this.#bound.get(network.family, network.words, network.prefixLength)?.get(entry.peerId)
+  }
+
+  /** Adds the rule for an entry, or returns the rule already there. */
+  add (entry: AddressEntry): RuleRecord {
+    const existing = this.get(entry)
+    if (existing !== undefined) {
+      return existing
+    }
+    const network = entry.network
+    const record = new RuleRecord(entry.text, network?.prefixLength ?? -1)
+    if (network === undefined) {
+      this.#peers.set(entry.peerId ?? '', record)
+    } else if (entry.peerId === undefined) {
+      this.#networks.set(network.family, network.words, network.prefixLength, record)
+    } else {
+      let peers = this.#bound.get(network.family, network.words, network.prefixLength)
+      if (peers === undefined) {
+        peers = new Map()
+        this.#bound.set(network.family, network.words, network.prefixLength, peers)
+      }
+      peers.set(entry.peerId, record)
+      this.#boundCount++
+    }
+    return record
+  }
+
+  /** Removes the rule for an entry; returns it. */
+  delete (entry: AddressEntry): RuleRecord | undefined {
+    const network = entry.network
+    if (network === undefined) {
+      const record = entry.peerId === undefined ? undefined : this.#peers.get(entry.peerId)
+      if (record !== undefined) {
+        this.#peers.delete(entry.peerId ?? '')
+      }
+      return record
+    }
+    if (entry.peerId === undefined) {
+      return this.#networks.delete(network.family, network.words, network.prefixLength)
+    }
+    const peers = this.#bound.get(network.family, network.words, network.prefixLength)
+    const record = peers?.get(entry.peerId)
+    if (peers === undefined || record === undefined) {
+      return undefined
+    }
+    peers.delete(entry.peerId)
+    this.#boundCount--
+    if (peers.size === 0) {
+      this.#bound.delete(network.family, network.words, network.prefixLength)
+    }
+    return record
+  }
+
+  /** The most specific rule naming only a network that contains the address. */
+  matchAddress (family: IpFamily, words: ArrayLike<number>): RuleRecord | undefined {
+    return this.#networks.longest(family, words)
+  }
+
+  /** The most specific rule naming a network that contains the address and this peer. */
+  matchBound (family: IpFamily, words: ArrayLike<number>, peer: string): RuleRecord | undefined {
+    return this.#bound.longestWhere(family, words, hasPeer, peer)?.get(peer)
+  }
+
+  /** Whether some rule naming a network and a peer has a network that contains the address. */
+  mayMatchBound (family: IpFamily, words: ArrayLike<number>): boolean {
+    return this.#boundCount > 0 && this.#bound.longest(family, words) !== undefined
+  }
+
+  /** The rule naming only this peer. */
+  matchPeer (peer: string): RuleRecord | undefined {
+    return this.#peers.get(peer)
+  }
+
+  /** Every rule. */
+  * records (): Generator<RuleRecord> {
+    yield * this.#networks.values()
+    for (const peers of this.#bound.values()) {
+      yield * peers.values()
+    }
+    yield * this.#peers.values()
+  }
+
+  /** Bytes held by the lookup tables' arrays (not the rules themselves). */
+  get tableBytes (): number {
+    return this.#networks.byteLength + this.#bound.byteLength
+  }
+}

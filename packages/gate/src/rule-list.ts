@@ -12,6 +12,17 @@ export interface Expiry {
   readonly entry: AddressEntry
 }
 
+/**
+ * A flat copy of a string. Canonical entry texts come out of string concatenation as trees
+ * of V8 cons strings, which take about 60 bytes more per rule than the flat text; a million
+ * rules keep a million of them. `encodeURI` builds a fresh flat string and, for these texts
+ * (digits, hex, '.', ':', '/', base58 and base32 peer IDs), changes nothing.
+ */
+function compact (text: string): string {
+  const copy = encodeURI(text)
+  return copy === text ? copy : text
+}
+
 /** One rule of one list. */
 export class RuleRecord {
   /** The canonical text of the entry. */
@@ -26,7 +37,7 @@ export class RuleRecord {
   trustedVerdict: GateVerdict | undefined = undefined
 
   constructor (text: string, prefixLength: number) {
-    this.text = text
+    this.text = compact(text)
     this.prefixLength = prefixLength
   }
 }

@@ -56,13 +56,13 @@ const operations = fc.array(base, { minLength: 1, maxLength: 4 }).chain(bases =>
   // Mostly two prefix lengths per family, so that tables get crowded and runs collide.
   const network = near(bases).chain(({ family, words }) => fc.oneof(
     { weight: 1, arbitrary: fc.nat(maxLength(family)) },
-    { weight: 3, arbitrary: fc.constantFrom(maxLength(family), maxLength(family) - 8) }
+    { weight: 6, arbitrary: fc.constantFrom(maxLength(family), maxLength(family) - 8) }
   ).map(prefixLength => ({ family, words, prefixLength })))
   return fc.array(fc.oneof(
     { weight: 5, arbitrary: fc.tuple(network, fc.nat()).map(([network, value]): Operation => ({ kind: 'set', network, value })) },
-    { weight: 2, arbitrary: network.map((network): Operation => ({ kind: 'delete', network })) },
+    { weight: 3, arbitrary: network.map((network): Operation => ({ kind: 'delete', network })) },
     { weight: 4, arbitrary: near(bases).map(({ family, words }): Operation => ({ kind: 'lookup', family, words })) }
-  ), { maxLength: 300 })
+  ), { maxLength: 400 })
 })
 
 describe('PrefixTable', () => {

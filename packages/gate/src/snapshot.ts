@@ -100,7 +100,7 @@ export function readSnapshot (value: unknown): ParsedSnapshot {
       if (!parsed.ok) {
         addressEntryRule.check(record['entry'], `${path}.entry`, problems)
       } else if (timingOk) {
-        deny.push({ entry: parsed.entry, expiresInMs: expiresInMs as number | undefined })
+        deny.push({ entry: parsed.entry, expiresInMs })
       }
     })
   }

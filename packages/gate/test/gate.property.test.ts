@@ -121,7 +121,7 @@ function modelAddress (text: string): ipaddr.IPv4 | ipaddr.IPv6 {
 }
 
 function contains (network: ModelNetwork, address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-  return network.range.kind() === address.kind() && (address as ipaddr.IPv4).match(network.range as ipaddr.IPv4, network.prefixLength)
+  return network.range.kind() === address.kind() && (address as ipaddr.IPv4).match(network.range, network.prefixLength)
 }
 
 /** A rule's identity, the same for every spelling: the masked network bytes and the peer. */

@@ -16,7 +16,7 @@ import {
 import { Heap } from 'mnemonist'
 import { RuleList } from './rule-list.ts'
 import { readSnapshot } from './snapshot.ts'
-import { ALLOWED, ALLOWED_TRUSTED, allowVerdict, denyVerdict, INVALID_ADDRESS, NOT_ALLOW_LISTED } from './verdict.ts'
+import { ALLOWED, ALLOWED_TRUSTED, INVALID_ADDRESS, NOT_ALLOW_LISTED } from './verdict.ts'
 import type { Expiry, RuleRecord } from './rule-list.ts'
 import type { GateSnapshot, GateSnapshotDenyEntry } from './snapshot.ts'
 import type { GateVerdict } from './verdict.ts'
@@ -433,9 +433,9 @@ export class DefaultGate implements Gate {
 
   readonly #clock: Clock
   readonly #words = new Uint32Array(4)
-  #deny = new RuleList()
-  #allow = new RuleList()
-  #trusted = new RuleList()
+  #deny = new RuleList('deny')
+  #allow = new RuleList('allow')
+  #trusted = new RuleList('trusted')
   #denyDirection: ListDirection
   #allowDirection: ListDirection
   #expiries = new Heap<Expiry>(compareExpiry)
@@ -788,7 +788,7 @@ export class DefaultGate implements Gate {
     const problems = new ProblemCollector()
     const parsed = parseAddressList(entries, `${list}List`, problems)
     problems.throwIfAny()
-    const rules = new RuleList()
+    const rules = new RuleList(list)
     for (const entry of parsed ?? []) {
       rules.add(entry)
     }
@@ -813,7 +813,7 @@ export class DefaultGate implements Gate {
   clear (list?: GateList): void {
     const names = list === undefined ? LISTS : [this.#checkListName(list)]
     for (const name of names) {
-      this.#setList(name, new RuleList())
+      this.#setList(name, new RuleList(name))
     }
   }
 
@@ -949,7 +949,7 @@ export class DefaultGate implements Gate {
             return undefined
           }
         }
-        return match.verdict ??= denyVerdict(match.text)
+        return match.verdict
       }
     }
     const allow = this.#allow
@@ -964,10 +964,7 @@ export class DefaultGate implements Gate {
     if (admittedBy === undefined) {
       return trusted ? ALLOWED_TRUSTED : ALLOWED
     }
-    if (trusted) {
-      return admittedBy.trustedVerdict ??= allowVerdict(admittedBy.text, true)
-    }
-    return admittedBy.verdict ??= allowVerdict(admittedBy.text, false)
+    return trusted ? admittedBy.trustedVerdict : admittedBy.verdict
   }
 
   /** The most specific rule of a list that matches the address in #words and the peer. */

@@ -1,4 +1,5 @@
 import { PrefixTable } from './prefix-table.ts'
+import { allowVerdict } from './verdict.ts'
 import type { GateVerdict } from './verdict.ts'
 import type { AddressEntry, IpFamily } from '@cm/config'
 
@@ -23,22 +24,62 @@ function compact (text: string): string {
   return copy === text ? copy : text
 }
 
-/** One rule of one list. */
+/**
+ * One rule of one list. The record is also the verdict its rule gives (a deny verdict for
+ * a deny rule, an allow verdict without trust for an allow rule): its own properties are
+ * exactly a verdict's, it is frozen, and its state lives in private fields. A check that
+ * matches returns the record itself, so a hit touches one object, and the caller reading
+ * the verdict finds it in cache.
+ */
 export class RuleRecord {
-  /** The canonical text of the entry. */
-  readonly text: string
-  /** The network's prefix length; -1 for a rule that names only a peer. */
-  readonly prefixLength: number
-  /** Set while the rule is timed. */
-  expiry: Expiry | undefined = undefined
-  /** The verdict this rule gives (deny, or allow without trust), made on first use. */
-  verdict: GateVerdict | undefined = undefined
-  /** The allow verdict with `trusted: true`, made on first use. */
-  trustedVerdict: GateVerdict | undefined = undefined
+  /** As in a verdict: `false` for a deny rule. */
+  readonly allowed: boolean
+  /** As in a verdict: `'deny-list'` for a deny rule, `'allowed'` otherwise. */
+  readonly reason: 'allowed' | 'deny-list'
+  /** As in a verdict: the canonical text of the entry. */
+  readonly rule: string
+  /** As in a verdict: `false` (the trusted allow verdict is {@link RuleRecord.trustedVerdict}). */
+  readonly trusted: false
+  readonly #prefixLength: number
+  #expiry: Expiry | undefined = undefined
+  #trustedVerdict: GateVerdict | undefined = undefined
 
-  constructor (text: string, prefixLength: number) {
-    this.text = compact(text)
-    this.prefixLength = prefixLength
+  constructor (list: 'deny' | 'allow' | 'trusted', text: string, prefixLength: number) {
+    this.allowed = list !== 'deny'
+    this.reason = list === 'deny' ? 'deny-list' : 'allowed'
+    this.rule = compact(text)
+    this.trusted = false
+    this.#prefixLength = prefixLength
+    Object.freeze(this)
+  }
+
+  /** The canonical text of the entry. */
+  get text (): string {
+    return this.rule
+  }
+
+  /** The network's prefix length; -1 for a rule that names only a peer. */
+  get prefixLength (): number {
+    return this.#prefixLength
+  }
+
+  /** Set while the rule is timed. */
+  get expiry (): Expiry | undefined {
+    return this.#expiry
+  }
+
+  set expiry (expiry: Expiry | undefined) {
+    this.#expiry = expiry
+  }
+
+  /** This record as the verdict it gives. */
+  get verdict (): GateVerdict {
+    return this as unknown as GateVerdict
+  }
+
+  /** The allow verdict of this rule with `trusted: true`, made on first use. */
+  get trustedVerdict (): GateVerdict {
+    return this.#trustedVerdict ??= allowVerdict(this.rule, true)
   }
 }
 
@@ -51,6 +92,7 @@ function hasPeer (peers: Map<string, RuleRecord>, peer: string): boolean {
  * and a peer, and rules that name a peer, each in its own structure.
  */
 export class RuleList {
+  readonly #name: 'deny' | 'allow' | 'trusted'
   /** Rules naming only a network. */
   readonly #networks = new PrefixTable<RuleRecord>()
   /** Rules naming a network and a peer: per network, the peers. */
@@ -58,6 +100,10 @@ export class RuleList {
   /** Rules naming only a peer. */
   readonly #peers = new Map<string, RuleRecord>()
   #boundCount = 0
+
+  constructor (name: 'deny' | 'allow' | 'trusted') {
+    this.#name = name
+  }
 
   /** The number of rules. */
   get size (): number {
@@ -93,7 +139,7 @@ export class RuleList {
       return existing
     }
     const network = entry.network
-    const record = new RuleRecord(entry.text, network?.prefixLength ?? -1)
+    const record = new RuleRecord(this.#name, entry.text, network?.prefixLength ?? -1)
     if (network === undefined) {
       this.#peers.set(entry.peerId ?? '', record)
     } else if (entry.peerId === undefined) {

@@ -69,10 +69,6 @@ export const ALLOWED_TRUSTED: GateAllowed = Object.freeze({ allowed: true, reaso
 export const NOT_ALLOW_LISTED: GateRefused = Object.freeze({ allowed: false, reason: 'not-allow-listed', trusted: false })
 export const INVALID_ADDRESS: GateRefused = Object.freeze({ allowed: false, reason: 'invalid-address', trusted: false })
 
-export function denyVerdict (rule: string): GateRefused {
-  return Object.freeze({ allowed: false, reason: 'deny-list', rule, trusted: false })
-}
-
 export function allowVerdict (rule: string, trusted: boolean): GateAllowed {
   return Object.freeze({ allowed: true, reason: 'allowed', rule, trusted })
 }

@@ -17,7 +17,9 @@ export type GateReason = 'allowed' | 'deny-list' | 'not-allow-listed' | 'invalid
 
 /**
  * The result of a check: a value, never a throw. Verdicts are frozen and shared between
- * calls (one per rule), so a check allocates nothing once warm; do not modify them.
+ * calls (one per rule and outcome), so a check allocates nothing once warm; do not modify
+ * them. A verdict's own properties are exactly those below; its prototype may be an
+ * internal class, so compare fields, not prototypes.
  *
  * @example
  * ```ts

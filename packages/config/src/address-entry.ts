@@ -3,7 +3,7 @@ import { parseCidr } from 'cidr-tools'
 import { CmError } from './errors.ts'
 import { formatIp, MAX_PREFIX_LENGTH, parseIp } from './ip.ts'
 import { parsePeerId } from './peer-id.ts'
-import type { IpFamily } from './ip.ts'
+import type { IpAddress, IpFamily } from './ip.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -171,7 +171,7 @@ export function tryParseAddressEntry (input: unknown): AddressEntryResult {
   }
   const ip = parseIp(input)
   if (ip !== undefined) {
-    return parseCidrEntry(input, input, undefined)
+    return parseCidrEntry(input, input, undefined, ip)
   }
   const peerId = parsePeerId(input)
   if (peerId !== undefined) {
@@ -180,8 +180,8 @@ export function tryParseAddressEntry (input: unknown): AddressEntryResult {
   return failure(explainNonAddress(input))
 }
 
-function parseCidrEntry (input: string, ipText: string, prefixText: string | undefined): AddressEntryResult {
-  const ip = parseIp(ipText)
+function parseCidrEntry (input: string, ipText: string, prefixText: string | undefined, parsed?: IpAddress): AddressEntryResult {
+  const ip = parsed ?? parseIp(ipText)
   if (ip === undefined) {
     return failure(explainNonAddress(ipText))
   }

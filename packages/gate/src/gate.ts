@@ -398,8 +398,8 @@ function canonicalPeer (peer: unknown): string | undefined {
 }
 
 /**
- * The default {@link Gate}: deny, allow and trusted lists whose check costs the same with
- * ten rules or a million.
+ * The default {@link Gate}: deny, allow and trusted lists whose check does the same work
+ * with ten rules or a million (one hash-table probe per prefix length present).
  *
  * Decision rules, in order:
  * 1. A deny match refuses (`'deny-list'`), whatever else matches.

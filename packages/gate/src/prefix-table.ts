@@ -74,7 +74,7 @@ class LengthTable<T> {
   }
 
   /** The value of the network of this length that contains `words`, if any. */
-  get (words: ArrayLike<number>): T | undefined {
+  get (words: Uint32Array): T | undefined {
     const bitmap = this.#bitmap
     if (bitmap !== undefined) {
       const index = this.#bitmapIndex(words)
@@ -102,12 +102,51 @@ class LengthTable<T> {
         slot = (slot + 1) & mask
       }
     }
-    const slot = this.#find(words)
-    return slot === -2 ? this.#zeroValue : slot < 0 ? undefined : this.#values[slot]
+    return this.#getWide(words)
+  }
+
+  /** `get` for keys of two to four words (IPv6 prefixes longer than 32 bits), in locals. */
+  #getWide (words: Uint32Array): T | undefined {
+    const wordCount = this.#wordCount
+    const lastMask = this.#lastMask
+    const k0 = (words[0] ?? 0) | 0
+    const k1 = ((words[1] ?? 0) & (wordCount === 2 ? lastMask : -1)) | 0
+    const k2 = wordCount < 3 ? 0 : ((words[2] ?? 0) & (wordCount === 3 ? lastMask : -1)) | 0
+    const k3 = wordCount < 4 ? 0 : ((words[3] ?? 0) & lastMask) | 0
+    if ((k0 | k1 | k2 | k3) === 0) {
+      return this.#zeroValue
+    }
+    // The hash of #home, unrolled.
+    let hash = Math.imul(k0 ^ this.#seed, 0x9e3779b1)
+    hash = Math.imul(hash ^ (hash >>> 15) ^ k1, 0x85ebca6b)
+    if (wordCount > 2) {
+      hash = Math.imul(hash ^ (hash >>> 15) ^ k2, 0x85ebca6b)
+    }
+    if (wordCount > 3) {
+      hash = Math.imul(hash ^ (hash >>> 15) ^ k3, 0x85ebca6b)
+    }
+    hash = Math.imul(hash ^ (hash >>> 13), 0x9e3779b1)
+    const keys = this.#keys
+    const mask = this.#capacity - 1
+    let slot = hash >>> this.#shift
+    for (;;) {
+      const offset = slot * wordCount
+      const a0 = keys[offset] ?? 0
+      const a1 = keys[offset + 1] ?? 0
+      const a2 = wordCount < 3 ? 0 : keys[offset + 2] ?? 0
+      const a3 = wordCount < 4 ? 0 : keys[offset + 3] ?? 0
+      if (a0 === k0 && a1 === k1 && a2 === k2 && a3 === k3) {
+        return this.#values[slot]
+      }
+      if ((a0 | a1 | a2 | a3) === 0) {
+        return undefined
+      }
+      slot = (slot + 1) & mask
+    }
   }
 
   /** Sets the value of the network of this length that contains `words`; returns the previous one. */
-  set (words: ArrayLike<number>, value: T): T | undefined {
+  set (words: Uint32Array, value: T): T | undefined {
     const slot = this.#find(words)
     let previous: T | undefined
     if (slot === -2) {
@@ -131,7 +170,7 @@ class LengthTable<T> {
   }
 
   /** Removes the network of this length that contains `words`; returns its value. */
-  delete (words: ArrayLike<number>): T | undefined {
+  delete (words: Uint32Array): T | undefined {
     const slot = this.#find(words)
     let value: T | undefined
     if (slot === -2) {
@@ -169,12 +208,12 @@ class LengthTable<T> {
     return this.#keys.byteLength + this.#capacity * 4 + (this.#bitmap?.byteLength ?? 0)
   }
 
-  #bitmapIndex (words: ArrayLike<number>): number {
+  #bitmapIndex (words: Uint32Array): number {
     return this.prefixLength === 0 ? 0 : (words[0] ?? 0) >>> (32 - this.prefixLength)
   }
 
   /** Sets or clears the presence bit of `words`' key, for lengths that keep a bitmap. */
-  #mark (words: ArrayLike<number>, present: boolean): void {
+  #mark (words: Uint32Array, present: boolean): void {
     const bitmap = this.#bitmap
     if (bitmap !== undefined) {
       const index = this.#bitmapIndex(words)
@@ -187,7 +226,7 @@ class LengthTable<T> {
    * Masks `words` into #key and returns the slot holding that key, -1 if it is absent, or
    * -2 if the key is all zeros (whose value is #zeroValue).
    */
-  #find (words: ArrayLike<number>): number {
+  #find (words: Uint32Array): number {
     const key = this.#key
     const wordCount = this.#wordCount
     const last = wordCount - 1
@@ -316,11 +355,11 @@ class FamilyTable<T> {
     return this.#size
   }
 
-  get (words: ArrayLike<number>, prefixLength: number): T | undefined {
+  get (words: Uint32Array, prefixLength: number): T | undefined {
     return this.#tables[prefixLength]?.get(words)
   }
 
-  set (words: ArrayLike<number>, prefixLength: number, value: T): T | undefined {
+  set (words: Uint32Array, prefixLength: number, value: T): T | undefined {
     let table = this.#tables[prefixLength]
     if (table === undefined) {
       table = new LengthTable<T>(prefixLength)
@@ -334,7 +373,7 @@ class FamilyTable<T> {
     return previous
   }
 
-  delete (words: ArrayLike<number>, prefixLength: number): T | undefined {
+  delete (words: Uint32Array, prefixLength: number): T | undefined {
     const table = this.#tables[prefixLength]
     const value = table?.delete(words)
     if (value !== undefined) {
@@ -348,7 +387,7 @@ class FamilyTable<T> {
   }
 
   /** The value of the longest network that contains the address `words`. */
-  longest (words: ArrayLike<number>): T | undefined {
+  longest (words: Uint32Array): T | undefined {
     const lengths = this.#lengths
     const tables = this.#tables
     for (let index = 0; index < this.#lengthCount; index++) {
@@ -361,7 +400,7 @@ class FamilyTable<T> {
   }
 
   /** The value of the longest network that contains `words` and passes `test`. */
-  longestWhere<A> (words: ArrayLike<number>, test: (value: T, argument: A) => boolean, argument: A): T | undefined {
+  longestWhere<A> (words: Uint32Array, test: (value: T, argument: A) => boolean, argument: A): T | undefined {
     const lengths = this.#lengths
     const tables = this.#tables
     for (let index = 0; index < this.#lengthCount; index++) {
@@ -421,27 +460,27 @@ export class PrefixTable<T> {
   }
 
   /** The value stored for exactly this network. */
-  get (family: IpFamily, words: ArrayLike<number>, prefixLength: number): T | undefined {
+  get (family: IpFamily, words: Uint32Array, prefixLength: number): T | undefined {
     return (family === 4 ? this.#ipv4 : this.#ipv6).get(words, prefixLength)
   }
 
   /** Stores a value for a network; returns the value it replaces. */
-  set (family: IpFamily, words: ArrayLike<number>, prefixLength: number, value: T): T | undefined {
+  set (family: IpFamily, words: Uint32Array, prefixLength: number, value: T): T | undefined {
     return (family === 4 ? this.#ipv4 : this.#ipv6).set(words, prefixLength, value)
   }
 
   /** Removes a network; returns its value. */
-  delete (family: IpFamily, words: ArrayLike<number>, prefixLength: number): T | undefined {
+  delete (family: IpFamily, words: Uint32Array, prefixLength: number): T | undefined {
     return (family === 4 ? this.#ipv4 : this.#ipv6).delete(words, prefixLength)
   }
 
   /** The value of the longest network containing the address. */
-  longest (family: IpFamily, words: ArrayLike<number>): T | undefined {
+  longest (family: IpFamily, words: Uint32Array): T | undefined {
     return family === 4 ? this.#ipv4.longest(words) : this.#ipv6.longest(words)
   }
 
   /** The value of the longest network containing the address whose value passes `test`. */
-  longestWhere<A> (family: IpFamily, words: ArrayLike<number>, test: (value: T, argument: A) => boolean, argument: A): T | undefined {
+  longestWhere<A> (family: IpFamily, words: Uint32Array, test: (value: T, argument: A) => boolean, argument: A): T | undefined {
     return family === 4 ? this.#ipv4.longestWhere(words, test, argument) : this.#ipv6.longestWhere(words, test, argument)
   }
 

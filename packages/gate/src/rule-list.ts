@@ -1,7 +1,7 @@
 import { PrefixTable } from './prefix-table.ts'
 import { allowVerdict } from './verdict.ts'
 import type { GateVerdict } from './verdict.ts'
-import type { AddressEntry, IpFamily } from '@cm/config'
+import type { AddressEntry, IpFamily, IpNetwork } from '@cm/config'
 
 /** The expiry of a timed rule, as kept in the gate's heap. */
 export interface Expiry {
@@ -100,14 +100,19 @@ export class RuleList {
   /** Rules naming only a peer. */
   readonly #peers = new Map<string, RuleRecord>()
   #boundCount = 0
+  /** An entry's words, as the tables take them (typed, so that their loads stay monomorphic). */
+  readonly #words = new Uint32Array(4)
 
   constructor (name: 'deny' | 'allow' | 'trusted') {
     this.#name = name
   }
 
+  /** The number of rules (kept in a field: every check reads it). */
+  #size = 0
+
   /** The number of rules. */
   get size (): number {
-    return this.#networks.size + this.#boundCount + this.#peers.size
+    return this.#size
   }
 
   /** The number of rules that name a peer (alone or with a network). */
@@ -127,9 +132,9 @@ export class RuleList {
       return entry.peerId === undefined ? undefined : this.#peers.get(entry.peerId)
     }
     if (entry.peerId === undefined) {
-      return this.#networks.get(network.family, network.words, network.prefixLength)
+      return this.#networks.get(network.family, this.#wordsOf(network), network.prefixLength)
     }
-    return this.#bound.get(network.family, network.words, network.prefixLength)?.get(entry.peerId)
+    return this.#bound.get(network.family, this.#wordsOf(network), network.prefixLength)?.get(entry.peerId)
   }
 
   /** Adds the rule for an entry, or returns the rule already there. */
@@ -140,15 +145,16 @@ export class RuleList {
     }
     const network = entry.network
     const record = new RuleRecord(this.#name, entry.text, network?.prefixLength ?? -1)
+    this.#size++
     if (network === undefined) {
       this.#peers.set(entry.peerId ?? '', record)
     } else if (entry.peerId === undefined) {
-      this.#networks.set(network.family, network.words, network.prefixLength, record)
+      this.#networks.set(network.family, this.#wordsOf(network), network.prefixLength, record)
     } else {
-      let peers = this.#bound.get(network.family, network.words, network.prefixLength)
+      let peers = this.#bound.get(network.family, this.#wordsOf(network), network.prefixLength)
       if (peers === undefined) {
         peers = new Map()
-        this.#bound.set(network.family, network.words, network.prefixLength, peers)
+        this.#bound.set(network.family, this.#wordsOf(network), network.prefixLength, peers)
       }
       peers.set(entry.peerId, record)
       this.#boundCount++
@@ -158,6 +164,14 @@ export class RuleList {
 
   /** Removes the rule for an entry; returns it. */
   delete (entry: AddressEntry): RuleRecord | undefined {
+    const record = this.#remove(entry)
+    if (record !== undefined) {
+      this.#size--
+    }
+    return record
+  }
+
+  #remove (entry: AddressEntry): RuleRecord | undefined {
     const network = entry.network
     if (network === undefined) {
       const record = entry.peerId === undefined ? undefined : this.#peers.get(entry.peerId)
@@ -167,9 +181,9 @@ export class RuleList {
       return record
     }
     if (entry.peerId === undefined) {
-      return this.#networks.delete(network.family, network.words, network.prefixLength)
+      return this.#networks.delete(network.family, this.#wordsOf(network), network.prefixLength)
     }
-    const peers = this.#bound.get(network.family, network.words, network.prefixLength)
+    const peers = this.#bound.get(network.family, this.#wordsOf(network), network.prefixLength)
     const record = peers?.get(entry.peerId)
     if (peers === undefined || record === undefined) {
       return undefined
@@ -177,23 +191,28 @@ export class RuleList {
     peers.delete(entry.peerId)
     this.#boundCount--
     if (peers.size === 0) {
-      this.#bound.delete(network.family, network.words, network.prefixLength)
+      this.#bound.delete(network.family, this.#wordsOf(network), network.prefixLength)
     }
     return record
   }
 
+  #wordsOf (network: IpNetwork): Uint32Array {
+    this.#words.set(network.words)
+    return this.#words
+  }
+
   /** The most specific rule naming only a network that contains the address. */
-  matchAddress (family: IpFamily, words: ArrayLike<number>): RuleRecord | undefined {
+  matchAddress (family: IpFamily, words: Uint32Array): RuleRecord | undefined {
     return this.#networks.longest(family, words)
   }
 
   /** The most specific rule naming a network that contains the address and this peer. */
-  matchBound (family: IpFamily, words: ArrayLike<number>, peer: string): RuleRecord | undefined {
+  matchBound (family: IpFamily, words: Uint32Array, peer: string): RuleRecord | undefined {
     return this.#bound.longestWhere(family, words, hasPeer, peer)?.get(peer)
   }
 
   /** Whether some rule naming a network and a peer has a network that contains the address. */
-  mayMatchBound (family: IpFamily, words: ArrayLike<number>): boolean {
+  mayMatchBound (family: IpFamily, words: Uint32Array): boolean {
     return this.#boundCount > 0 && this.#bound.longest(family, words) !== undefined
   }
 

@@ -68,58 +68,58 @@ const operations = fc.array(base, { minLength: 1, maxLength: 4 }).chain(bases =>
 describe('PrefixTable', () => {
   it('.set() / .get() / .delete() - store values under the network, host bits cleared', () => {
     const table = new PrefixTable<string>()
-    expect(table.set(4, [0x0a010203], 8, 'ten')).toBeUndefined()
-    expect(table.get(4, [0x0aff0000], 8)).toBe('ten')
-    expect(table.get(4, [0x0a000000], 16)).toBeUndefined()
-    expect(table.set(4, [0x0a000000], 8, 'TEN')).toBe('ten')
+    expect(table.set(4, Uint32Array.from([0x0a010203]), 8, 'ten')).toBeUndefined()
+    expect(table.get(4, Uint32Array.from([0x0aff0000]), 8)).toBe('ten')
+    expect(table.get(4, Uint32Array.from([0x0a000000]), 16)).toBeUndefined()
+    expect(table.set(4, Uint32Array.from([0x0a000000]), 8, 'TEN')).toBe('ten')
     expect(table.size).toBe(1)
-    expect(table.delete(4, [0x0a000001], 8)).toBe('TEN')
-    expect(table.delete(4, [0x0a000001], 8)).toBeUndefined()
+    expect(table.delete(4, Uint32Array.from([0x0a000001]), 8)).toBe('TEN')
+    expect(table.delete(4, Uint32Array.from([0x0a000001]), 8)).toBeUndefined()
     expect(table.size).toBe(0)
   })
 
   it('.longest() - finds the longest network containing the address, in its family only', () => {
     const table = new PrefixTable<string>()
-    table.set(4, [0], 0, 'everything')
-    table.set(4, [0x0a000000], 8, '10/8')
-    table.set(4, [0x0a010000], 16, '10.1/16')
-    table.set(6, [0x20010db8, 0, 0, 0], 32, '2001:db8::/32')
-    table.set(6, [0x20010db8, 0, 0, 1], 128, '2001:db8::1')
-    expect(table.longest(4, [0x0a010203])).toBe('10.1/16')
-    expect(table.longest(4, [0x0a020203])).toBe('10/8')
-    expect(table.longest(4, [0x0b000000])).toBe('everything')
-    expect(table.longest(6, [0x20010db8, 0, 0, 1])).toBe('2001:db8::1')
-    expect(table.longest(6, [0x20010db8, 0, 0, 2])).toBe('2001:db8::/32')
-    expect(table.longest(6, [0x20010db9, 0, 0, 0])).toBeUndefined()
+    table.set(4, Uint32Array.from([0]), 0, 'everything')
+    table.set(4, Uint32Array.from([0x0a000000]), 8, '10/8')
+    table.set(4, Uint32Array.from([0x0a010000]), 16, '10.1/16')
+    table.set(6, Uint32Array.from([0x20010db8, 0, 0, 0]), 32, '2001:db8::/32')
+    table.set(6, Uint32Array.from([0x20010db8, 0, 0, 1]), 128, '2001:db8::1')
+    expect(table.longest(4, Uint32Array.from([0x0a010203]))).toBe('10.1/16')
+    expect(table.longest(4, Uint32Array.from([0x0a020203]))).toBe('10/8')
+    expect(table.longest(4, Uint32Array.from([0x0b000000]))).toBe('everything')
+    expect(table.longest(6, Uint32Array.from([0x20010db8, 0, 0, 1]))).toBe('2001:db8::1')
+    expect(table.longest(6, Uint32Array.from([0x20010db8, 0, 0, 2]))).toBe('2001:db8::/32')
+    expect(table.longest(6, Uint32Array.from([0x20010db9, 0, 0, 0]))).toBeUndefined()
   })
 
   it('.longestWhere() - skips networks whose value fails the test', () => {
     const table = new PrefixTable<number>()
-    table.set(4, [0x0a000000], 8, 1)
-    table.set(4, [0x0a010000], 16, 2)
-    expect(table.longestWhere(4, [0x0a010203], (value, limit: number) => value < limit, 2)).toBe(1)
-    expect(table.longestWhere(4, [0x0a010203], (value, limit: number) => value < limit, 1)).toBeUndefined()
+    table.set(4, Uint32Array.from([0x0a000000]), 8, 1)
+    table.set(4, Uint32Array.from([0x0a010000]), 16, 2)
+    expect(table.longestWhere(4, Uint32Array.from([0x0a010203]), (value, limit: number) => value < limit, 2)).toBe(1)
+    expect(table.longestWhere(4, Uint32Array.from([0x0a010203]), (value, limit: number) => value < limit, 1)).toBeUndefined()
   })
 
   it('.delete() - keeps every other key reachable in a crowded table (backward shift)', () => {
     const table = new PrefixTable<number>()
     for (let index = 0; index < 5_000; index++) {
-      table.set(4, [index * 2_654_435_761 >>> 0], 32, index)
+      table.set(4, Uint32Array.from([index * 2_654_435_761 >>> 0]), 32, index)
     }
     for (let index = 0; index < 5_000; index += 2) {
-      expect(table.delete(4, [index * 2_654_435_761 >>> 0], 32)).toBe(index)
+      expect(table.delete(4, Uint32Array.from([index * 2_654_435_761 >>> 0]), 32)).toBe(index)
     }
     for (let index = 0; index < 5_000; index++) {
-      expect(table.get(4, [index * 2_654_435_761 >>> 0], 32)).toBe(index % 2 === 0 ? undefined : index)
+      expect(table.get(4, Uint32Array.from([index * 2_654_435_761 >>> 0]), 32)).toBe(index % 2 === 0 ? undefined : index)
     }
     expect(table.size).toBe(2_500)
   })
 
   it('.values() - lists every value once', () => {
     const table = new PrefixTable<number>()
-    table.set(4, [0x0a000000], 8, 1)
-    table.set(6, [0x20010db8, 0, 0, 0], 32, 2)
-    table.set(4, [0x0a000000], 16, 3)
+    table.set(4, Uint32Array.from([0x0a000000]), 8, 1)
+    table.set(6, Uint32Array.from([0x20010db8, 0, 0, 0]), 32, 2)
+    table.set(4, Uint32Array.from([0x0a000000]), 16, 3)
     expect([...table.values()].sort()).toEqual([1, 2, 3])
   })
 
@@ -130,20 +130,20 @@ describe('PrefixTable', () => {
       for (const op of ops) {
         if (op.kind === 'set') {
           const previous = reference.get(key(op.network))?.value
-          expect(table.set(op.network.family, op.network.words, op.network.prefixLength, op.value)).toBe(previous)
+          expect(table.set(op.network.family, Uint32Array.from(op.network.words), op.network.prefixLength, op.value)).toBe(previous)
           reference.set(key(op.network), { network: op.network, value: op.value })
         } else if (op.kind === 'delete') {
-          expect(table.delete(op.network.family, op.network.words, op.network.prefixLength)).toBe(reference.get(key(op.network))?.value)
+          expect(table.delete(op.network.family, Uint32Array.from(op.network.words), op.network.prefixLength)).toBe(reference.get(key(op.network))?.value)
           reference.delete(key(op.network))
         } else {
           const matches = [...reference.values()].filter(item => contains(item.network, op.family, op.words))
           matches.sort((a, b) => b.network.prefixLength - a.network.prefixLength)
-          expect(table.longest(op.family, op.words)).toBe(matches[0]?.value)
+          expect(table.longest(op.family, Uint32Array.from(op.words))).toBe(matches[0]?.value)
         }
         expect(table.size).toBe(reference.size)
       }
       for (const { network, value } of reference.values()) {
-        expect(table.get(network.family, network.words, network.prefixLength)).toBe(value)
+        expect(table.get(network.family, Uint32Array.from(network.words), network.prefixLength)).toBe(value)
       }
     }), { numRuns: 500 })
   }, 120_000)

@@ -64,6 +64,7 @@ export {
   describeValue,
   durationRule,
   finiteNumberRule,
+  forEachAddressEntry,
   integerRule,
   InvalidConfigError,
   MAX_TIMER_DELAY_MS,

@@ -364,6 +364,48 @@ export const addressEntryRule: OptionRule<string> = {
 }
 
 /**
+ * Parses an allow, deny or trusted list entry by entry, handing each well-formed entry to
+ * `onEntry` as soon as it is parsed and recording every malformed one (with its index, its
+ * text and the reason) in `problems`. For callers that build something from a long list:
+ * no array of parsed entries is kept. Whatever `onEntry` built must be thrown away when
+ * this returns `false`.
+ *
+ * @param value - the list given
+ * @param path - the option's path, such as `denyList`
+ * @param problems - receives every problem found
+ * @param onEntry - called with each well-formed entry, in order
+ * @returns whether the list and every entry are well formed
+ *
+ * @example
+ * ```ts
+ * import { forEachAddressEntry, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * const texts: string[] = []
+ * forEachAddressEntry(['10.1.2.3/8', '2001:db8::1'], 'denyList', problems, entry => { texts.push(entry.text) })
+ * problems.throwIfAny()
+ * texts // ['10.0.0.0/8', '2001:db8::1']
+ * ```
+ */
+export function forEachAddressEntry (value: unknown, path: string, problems: ProblemCollector, onEntry: (entry: AddressEntry) => void): boolean {
+  if (!Array.isArray(value)) {
+    problems.add(path, LIST_EXPECTED, value)
+    return false
+  }
+  let ok = true
+  value.forEach((entry: unknown, index) => {
+    const result = tryParseAddressEntry(entry)
+    if (result.ok) {
+      onEntry(result.entry)
+    } else {
+      ok = false
+      problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
+    }
+  })
+  return ok
+}
+
+/**
  * Parses an allow, deny or trusted list, recording every malformed entry (with its index,
  * its text and the reason) in `problems`. This is {@link addressListRule}'s check, for
  * callers that need the parsed entries too: each entry is parsed once.
@@ -384,22 +426,8 @@ export const addressEntryRule: OptionRule<string> = {
  * ```
  */
 export function parseAddressList (value: unknown, path: string, problems: ProblemCollector): AddressEntry[] | undefined {
-  if (!Array.isArray(value)) {
-    problems.add(path, LIST_EXPECTED, value)
-    return undefined
-  }
   const entries: AddressEntry[] = []
-  let ok = true
-  value.forEach((entry: unknown, index) => {
-    const result = tryParseAddressEntry(entry)
-    if (result.ok) {
-      entries.push(result.entry)
-    } else {
-      ok = false
-      problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
-    }
-  })
-  return ok ? entries : undefined
+  return forEachAddressEntry(value, path, problems, entry => { entries.push(entry) }) ? entries : undefined
 }
 
 /**

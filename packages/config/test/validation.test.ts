@@ -6,6 +6,7 @@ import {
   describeValue,
   durationRule,
   finiteNumberRule,
+  forEachAddressEntry,
   integerRule,
   InvalidConfigError,
   oneOfRule,
@@ -91,6 +92,16 @@ describe('rules', () => {
       'Expected `deny[0].entry` to be an IP address, CIDR range, multiaddr or peer ID, got "1.2.3.4/33" (string): the prefix length must be an integer from 0 to 32, got "33"',
       'Expected `other` to be an IP address, CIDR range, multiaddr or peer ID, got 7 (number): expected a string, got number'
     ])
+  })
+
+  it('forEachAddressEntry() hands over each well-formed entry in order, and reports every malformed one', () => {
+    const problems = new ProblemCollector()
+    const texts: string[] = []
+    expect(forEachAddressEntry(['10.1.2.3/8', 'nope', '2001:DB8::1'], 'denyList', problems, entry => { texts.push(entry.text) })).toBe(false)
+    expect(texts).toEqual(['10.0.0.0/8', '2001:db8::1'])
+    expect(problems.problems.map(problem => problem.path)).toEqual(['denyList[1]'])
+    expect(forEachAddressEntry({}, 'allowList', problems, () => { throw new Error('not called') })).toBe(false)
+    expect(forEachAddressEntry([], 'allowList', problems, () => { throw new Error('not called') })).toBe(true)
   })
 
   it('parseAddressList() returns the parsed entries, or reports every malformed one', () => {

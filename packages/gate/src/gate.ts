@@ -4,8 +4,8 @@ import {
   CONFIG_SCHEMA,
   finiteNumberRule,
   oneOfRule,
+  forEachAddressEntry,
   parseAddressEntry,
-  parseAddressList,
   parseIpInto,
   parsePeerId,
   ProblemCollector,
@@ -322,21 +322,16 @@ type ListOption = 'denyList' | 'allowList' | 'trustedList'
 
 /**
  * The gate's options: `ConnectionConfig`'s list options, with its defaults and rules, and
- * a clock. The list rules keep the entries they parse (in `parsed`, by option name), so
- * that each entry is parsed once: they check exactly as `addressListRule` does.
+ * a clock. The list rules check exactly as `addressListRule` does, and add each entry to
+ * its list as soon as it is parsed, so that a long list is parsed once and no array of
+ * parsed entries is kept (a gate whose options are invalid is thrown away anyway).
  */
-function gateSchema (parsed: Map<string, AddressEntry[]>): OptionsSchema<ResolvedGateOptions> {
+function gateSchema (lists: Readonly<Record<ListOption, RuleList>>): OptionsSchema<ResolvedGateOptions> {
   const listOption = (name: ListOption): { default: readonly string[], rule: OptionRule<readonly string[]> } => ({
     default: CONFIG_SCHEMA[name].default,
     rule: {
       expected: addressListRule.expected,
-      check (value, path, problems): value is readonly string[] {
-        const entries = parseAddressList(value, path, problems)
-        if (entries !== undefined) {
-          parsed.set(name, entries)
-        }
-        return entries !== undefined
-      }
+      check: (value, path, problems): value is readonly string[] => forEachAddressEntry(value, path, problems, entry => { lists[name].add(entry) })
     }
   })
   return {
@@ -449,21 +444,12 @@ export class DefaultGate implements Gate {
    */
   constructor (init: GateInit = {}) {
     const problems = new ProblemCollector()
-    const parsed = new Map<string, AddressEntry[]>()
-    const options = resolveOptions(gateSchema(parsed), init, problems)
+    const lists = { denyList: this.#deny, allowList: this.#allow, trustedList: this.#trusted }
+    const options = resolveOptions(gateSchema(lists), init, problems)
     problems.throwIfAny()
     this.#clock = options.clock
     this.#denyDirection = options.denyListDirection
     this.#allowDirection = options.allowListDirection
-    for (const entry of parsed.get('denyList') ?? []) {
-      this.#deny.add(entry)
-    }
-    for (const entry of parsed.get('allowList') ?? []) {
-      this.#allow.add(entry)
-    }
-    for (const entry of parsed.get('trustedList') ?? []) {
-      this.#trusted.add(entry)
-    }
   }
 
   /**
@@ -786,12 +772,9 @@ export class DefaultGate implements Gate {
   replace (list: GateList, entries: readonly string[]): void {
     this.#checkListName(list)
     const problems = new ProblemCollector()
-    const parsed = parseAddressList(entries, `${list}List`, problems)
-    problems.throwIfAny()
     const rules = new RuleList(list)
-    for (const entry of parsed ?? []) {
-      rules.add(entry)
-    }
+    forEachAddressEntry(entries, `${list}List`, problems, entry => { rules.add(entry) })
+    problems.throwIfAny()
     this.#setList(list, rules)
   }
 

@@ -20,6 +20,10 @@ export interface Expiry {
  * (digits, hex, '.', ':', '/', base58 and base32 peer IDs), changes nothing.
  */
 function compact (text: string): string {
+  // V8 makes cons strings of 13 characters or more only: shorter ones are flat already.
+  if (text.length < 13) {
+    return text
+  }
   const copy = encodeURI(text)
   return copy === text ? copy : text
 }

@@ -11,6 +11,10 @@ export interface BenchTask {
   readonly batch?: number
   /** Performs `batch` operations. */
   readonly fn: () => unknown
+  /** Runs before each call of `fn`, outside the measured time (to prepare its inputs). */
+  readonly beforeEach?: () => void
+  /** Runs after each call of `fn`, outside the measured time (to undo its effects). */
+  readonly afterEach?: () => void
 }
 
 /** A group of tasks measured side by side in one process, compared with a baseline. */
@@ -54,7 +58,10 @@ export async function runSuite (suite: BenchSuite, options: RunOptions = {}): Pr
   const batches = new Map<string, number>()
   for (const task of tasks) {
     batches.set(task.name, task.batch ?? 1)
-    bench.add(task.name, task.fn)
+    bench.add(task.name, task.fn, {
+      ...(task.beforeEach === undefined ? {} : { beforeEach: task.beforeEach }),
+      ...(task.afterEach === undefined ? {} : { afterEach: task.afterEach })
+    })
   }
   if (!batches.has(suite.baseline)) {
     throw new Error(`suite ${suite.name}: baseline ${JSON.stringify(suite.baseline)} is not one of its tasks`)

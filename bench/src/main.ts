@@ -1,10 +1,12 @@
 import { formatTable, runSuite } from './harness.ts'
 import { configSuite } from './suites/config.ts'
 import { gateBuildSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
+import { prunerSuites } from './suites/pruner.ts'
+import { stateCountSuite, stateSuite } from './suites/state.ts'
 import type { BenchSuite } from './harness.ts'
 
 /** Every suite, in the order they run. `pnpm bench <name>…` runs only the named ones. */
-const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite]
+const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, ...prunerSuites, stateSuite, stateCountSuite]
 
 const wanted = process.argv.slice(2).filter(argument => !argument.startsWith('-'))
 const unknown = wanted.filter(name => !SUITES.some(suite => suite.name === name))

@@ -51,3 +51,25 @@ describe('runSuite()', () => {
     expect(rows.every(row => row.samples > 0 && row.medianNs >= 0)).toBe(true)
   })
 })
+
+describe('runSuite() hooks', () => {
+  it('runs beforeEach and afterEach around every measured call of a task', async () => {
+    let state = 'idle'
+    let calls = 0
+    let outOfOrder = 0
+    await runSuite({
+      name: 'hooks',
+      description: 'a task with hooks',
+      baseline: 'hooked',
+      tasks: () => [{
+        name: 'hooked',
+        fn: () => { calls++; if (state !== 'prepared') outOfOrder++; state = 'ran' },
+        beforeEach: () => { state = 'prepared' },
+        afterEach: () => { if (state !== 'ran') outOfOrder++; state = 'idle' }
+      }]
+    }, { time: 5 })
+    expect(calls).toBeGreaterThan(1)
+    // tinybench calls fn once on its own first, to find out whether it is async.
+    expect(outOfOrder).toBeLessThanOrEqual(1)
+  })
+})

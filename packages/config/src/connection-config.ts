@@ -1,3 +1,5 @@
+import { checkPruneWatermarks, PRUNE_STRATEGIES } from './pruning-options.ts'
+import type { PruneStrategyName } from './pruning-options.ts'
 import {
   addressListRule,
   durationRule,
@@ -7,7 +9,7 @@ import {
   ProblemCollector,
   resolveOptions
 } from './validation.ts'
-import type { OptionsSchema } from './validation.ts'
+import type { OptionRule, OptionsSchema } from './validation.ts'
 
 /**
  * Which connections an allow or deny list applies to: `'both'` (inbound connections and
@@ -194,6 +196,63 @@ export interface ConnectionConfig {
    * @default 2
    */
   readonly reconnectBackoffFactor: number
+
+  /**
+   * The order in which connections are picked for closing when there are too many (see
+   * `@cm/pruner` for each order in full): `'least-valuable'` (lowest tag value, then fewest
+   * streams, then inbound, then newest first), `'oldest'` or `'newest'`. A custom order is
+   * a function, given to the pruner itself, not to the config.
+   *
+   * One of `'least-valuable'`, `'oldest'`, `'newest'`.
+   *
+   * @default 'least-valuable'
+   */
+  readonly pruneStrategy: PruneStrategyName
+
+  /**
+   * Milliseconds during which a newly opened connection is never picked for closing, so it
+   * has time to be tagged and used. 0 disables the grace period (as in js-libp2p; go-libp2p
+   * uses one minute). Connections in their grace period still count towards the limits.
+   *
+   * A duration in milliseconds >= 0 and <= 2147483647.
+   *
+   * @default 0
+   */
+  readonly pruneGracePeriod: number
+
+  /**
+   * With {@link ConnectionConfig.pruneHighWatermark}: once more than `pruneHighWatermark`
+   * connections are open, prune down to this many (go-libp2p's low water). Both 0: no
+   * watermarks; the pruner acts only above `maxConnections`, down to `maxConnections`.
+   *
+   * An integer >= 0; 0 or 1 to `pruneHighWatermark` when that is set.
+   *
+   * @default 0
+   */
+  readonly pruneLowWatermark: number
+
+  /**
+   * With {@link ConnectionConfig.pruneLowWatermark}: the count above which the pruner
+   * starts (go-libp2p's high water). It must be below `maxConnections`, since admission
+   * holds the count at `maxConnections` and a higher mark would never be passed
+   * (go-libp2p #1640). Both 0: no watermarks.
+   *
+   * An integer >= 0; when set, >= `pruneLowWatermark` and < `maxConnections`.
+   *
+   * @default 0
+   */
+  readonly pruneHighWatermark: number
+
+  /**
+   * How many recently closed connections the connection tracker keeps, with their timelines
+   * and close reasons, for inspection and monitoring. The oldest is dropped when a new one
+   * arrives. 0 keeps none.
+   *
+   * An integer >= 0 and <= 1000000 ({@link MAX_CONNECTION_HISTORY_SIZE}).
+   *
+   * @default 100
+   */
+  readonly connectionHistorySize: number
 }
 
 /**
@@ -240,28 +299,30 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   connectionCloseTimeout: 1_000,
   reconnectRetries: 5,
   reconnectRetryInterval: 1_000,
-  reconnectBackoffFactor: 2
+  reconnectBackoffFactor: 2,
+  pruneStrategy: 'least-valuable',
+  pruneGracePeriod: 0,
+  pruneLowWatermark: 0,
+  pruneHighWatermark: 0,
+  connectionHistorySize: 100
 })
 
 const LIST_DIRECTIONS: readonly ListDirection[] = ['both', 'inbound', 'outbound']
 
 /**
- * The default and the validation rule of every option. Packages that accept some of these
- * options standalone (the gate accepts the list options) validate them with these same
- * entries, so every error reads alike.
+ * The largest `connectionHistorySize` accepted: the history is preallocated, so its size is
+ * bounded.
  *
  * @example
  * ```ts
- * import { CONFIG_SCHEMA, ProblemCollector, resolveOptions } from '@cm/config'
+ * import { MAX_CONNECTION_HISTORY_SIZE } from '@cm/config'
  *
- * const schema = { denyList: CONFIG_SCHEMA.denyList, denyListDirection: CONFIG_SCHEMA.denyListDirection }
- * const problems = new ProblemCollector()
- * const options = resolveOptions(schema, { denyList: ['10.0.0.0/8'] }, problems)
- * problems.throwIfAny()
- * options.denyListDirection // 'both', the default
+ * MAX_CONNECTION_HISTORY_SIZE // 1000000
  * ```
  */
-export const CONFIG_SCHEMA: OptionsSchema<ConnectionConfig> = Object.freeze({
+export const MAX_CONNECTION_HISTORY_SIZE = 1_000_000
+
+const SCHEMA: OptionsSchema<ConnectionConfig> = {
   maxConnections: { default: DEFAULT_CONFIG.maxConnections, rule: integerRule({ min: 1 }) },
   maxConnectionsPerPeer: { default: DEFAULT_CONFIG.maxConnectionsPerPeer, rule: integerRule({ min: 1 }) },
   maxParallelDials: { default: DEFAULT_CONFIG.maxParallelDials, rule: integerRule({ min: 1 }) },
@@ -277,8 +338,31 @@ export const CONFIG_SCHEMA: OptionsSchema<ConnectionConfig> = Object.freeze({
   connectionCloseTimeout: { default: DEFAULT_CONFIG.connectionCloseTimeout, rule: durationRule() },
   reconnectRetries: { default: DEFAULT_CONFIG.reconnectRetries, rule: integerRule({ min: 0 }) },
   reconnectRetryInterval: { default: DEFAULT_CONFIG.reconnectRetryInterval, rule: durationRule() },
-  reconnectBackoffFactor: { default: DEFAULT_CONFIG.reconnectBackoffFactor, rule: finiteNumberRule({ min: 1 }) }
-})
+  reconnectBackoffFactor: { default: DEFAULT_CONFIG.reconnectBackoffFactor, rule: finiteNumberRule({ min: 1 }) },
+  pruneStrategy: { default: DEFAULT_CONFIG.pruneStrategy, rule: oneOfRule(PRUNE_STRATEGIES) },
+  pruneGracePeriod: { default: DEFAULT_CONFIG.pruneGracePeriod, rule: durationRule({ min: 0 }) },
+  pruneLowWatermark: { default: DEFAULT_CONFIG.pruneLowWatermark, rule: integerRule({ min: 0 }) },
+  pruneHighWatermark: { default: DEFAULT_CONFIG.pruneHighWatermark, rule: integerRule({ min: 0 }) },
+  connectionHistorySize: { default: DEFAULT_CONFIG.connectionHistorySize, rule: integerRule({ min: 0, max: MAX_CONNECTION_HISTORY_SIZE }) }
+}
+
+/**
+ * The rule of every option, so that a package taking one of these options standalone (for
+ * example the connection tracker's `connectionHistorySize`) validates it with exactly the
+ * code and the message {@link resolveConfig} uses.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_RULES, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * CONFIG_RULES.connectionHistorySize.check(-1, 'connectionHistorySize', problems) // false
+ * problems.problems[0]?.message // 'Expected `connectionHistorySize` to be an integer >= 0 and <= 1000000, got -1 (number)'
+ * ```
+ */
+export const CONFIG_RULES: { readonly [K in keyof ConnectionConfig]: OptionRule<ConnectionConfig[K]> } = Object.freeze(
+  Object.fromEntries(Object.entries(SCHEMA).map(([name, entry]) => [name, (entry as { rule: unknown }).rule])) as { [K in keyof ConnectionConfig]: OptionRule<ConnectionConfig[K]> }
+)
 
 /**
  * The names of every option, in the order they are checked and documented.
@@ -290,7 +374,7 @@ export const CONFIG_SCHEMA: OptionsSchema<ConnectionConfig> = Object.freeze({
  * CONFIG_OPTIONS.includes('dialTimeout') // true
  * ```
  */
-export const CONFIG_OPTIONS: ReadonlyArray<keyof ConnectionConfig> = Object.freeze(Object.keys(CONFIG_SCHEMA) as Array<keyof ConnectionConfig>)
+export const CONFIG_OPTIONS: ReadonlyArray<keyof ConnectionConfig> = Object.freeze(Object.keys(SCHEMA) as Array<keyof ConnectionConfig>)
 
 /**
  * Resolves user options into a frozen, fully defaulted {@link ConnectionConfig}.
@@ -301,7 +385,9 @@ export const CONFIG_OPTIONS: ReadonlyArray<keyof ConnectionConfig> = Object.free
  * {@link ConnectionConfig}):
  * - unknown options are refused, with a suggestion for near misses (`maxConection`);
  * - `undefined` means "not given";
- * - `maxConnectionsPerPeer` must not exceed `maxConnections`.
+ * - `maxConnectionsPerPeer` must not exceed `maxConnections`;
+ * - the pruning watermarks are both set or both 0, `pruneLowWatermark <= pruneHighWatermark`,
+ *   and `pruneHighWatermark < maxConnections`.
  *
  * @param init - the options given; omitted ones take their defaults
  * @throws {@link InvalidConfigError} listing every problem
@@ -374,7 +460,7 @@ function sameValue (a: unknown, b: unknown): boolean {
 
 function resolve (input: unknown, base: ConnectionConfig | undefined): ConnectionConfig {
   const problems = new ProblemCollector()
-  const config = resolveOptions(CONFIG_SCHEMA, input, problems, base === undefined ? {} : { base })
+  const config = resolveOptions(SCHEMA, input, problems, base === undefined ? {} : { base })
   const invalid = new Set(problems.problems.map(problem => problem.path))
   if (!invalid.has('maxConnections') && !invalid.has('maxConnectionsPerPeer') && config.maxConnectionsPerPeer > config.maxConnections) {
     problems.addProblem({
@@ -384,6 +470,7 @@ function resolve (input: unknown, base: ConnectionConfig | undefined): Connectio
       message: `Expected \`maxConnectionsPerPeer\` (${config.maxConnectionsPerPeer}) to be at most \`maxConnections\` (${config.maxConnections}): one peer cannot hold more connections than the node`
     })
   }
+  checkPruneWatermarks(config, invalid, problems)
   problems.throwIfAny()
   return Object.freeze(config)
 }

@@ -50,12 +50,16 @@ export { ipFromMultiaddr, InvalidAddressError, parseAddressEntry, readMultiaddr,
 export type { AddressEntry, AddressEntryParsed, AddressEntryRefused, AddressEntryResult, IpNetwork, MultiaddrTarget } from './address-entry.ts'
 export { systemClock } from './clock.ts'
 export type { Clock } from './clock.ts'
-export { changedOptions, CONFIG_OPTIONS, CONFIG_SCHEMA, DEFAULT_CONFIG, resolveConfig, updateConfig } from './connection-config.ts'
+export { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNECTION_HISTORY_SIZE, resolveConfig, updateConfig } from './connection-config.ts'
 export type { ConnectionConfig, ConnectionConfigInit, ListDirection } from './connection-config.ts'
 export { CmError } from './errors.ts'
+export { SafeEventEmitter } from './events.ts'
+export type { EventHandler, ListenerErrorHandler, ListenerOptions, SafeEventEmitterInit, TypedEventTarget } from './events.ts'
 export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.ts'
 export type { IpAddress, IpFamily } from './ip.ts'
 export { parsePeerId } from './peer-id.ts'
+export { PRUNE_STRATEGIES } from './pruning-options.ts'
+export type { PruneStrategyName } from './pruning-options.ts'
 export {
   addressEntryRule,
   addressListRule,

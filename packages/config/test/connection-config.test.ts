@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { changedOptions, CONFIG_OPTIONS, CONFIG_SCHEMA, DEFAULT_CONFIG, resolveConfig, updateConfig } from '../src/connection-config.ts'
+import { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNECTION_HISTORY_SIZE, resolveConfig, updateConfig } from '../src/connection-config.ts'
+import { ProblemCollector } from '../src/validation.ts'
 import { InvalidConfigError } from '../src/validation.ts'
 import type { ConnectionConfigInit } from '../src/connection-config.ts'
 
@@ -35,17 +36,14 @@ describe('DEFAULT_CONFIG', () => {
       connectionCloseTimeout: 1_000,
       reconnectRetries: 5,
       reconnectRetryInterval: 1_000,
-      reconnectBackoffFactor: 2
+      reconnectBackoffFactor: 2,
+      pruneStrategy: 'least-valuable',
+      pruneGracePeriod: 0,
+      pruneLowWatermark: 0,
+      pruneHighWatermark: 0,
+      connectionHistorySize: 100
     })
     expect(CONFIG_OPTIONS).toEqual(Object.keys(DEFAULT_CONFIG))
-  })
-
-  it('matches CONFIG_SCHEMA, which holds the same defaults and is frozen', () => {
-    expect(Object.keys(CONFIG_SCHEMA)).toEqual(CONFIG_OPTIONS)
-    for (const name of CONFIG_OPTIONS) {
-      expect(CONFIG_SCHEMA[name].default).toBe(DEFAULT_CONFIG[name])
-    }
-    expect(Object.isFrozen(CONFIG_SCHEMA)).toBe(true)
   })
 
   it('is deeply frozen', () => {
@@ -91,9 +89,12 @@ describe('resolveConfig()', () => {
       connectionCloseTimeout: 0.5,
       reconnectRetries: 0,
       reconnectRetryInterval: 1,
-      reconnectBackoffFactor: 1
+      reconnectBackoffFactor: 1,
+      connectionHistorySize: 0
     })
     expect(config.maxDialQueueLength).toBe(0)
+    expect(config.connectionHistorySize).toBe(0)
+    expect(resolveConfig({ connectionHistorySize: MAX_CONNECTION_HISTORY_SIZE }).connectionHistorySize).toBe(1_000_000)
     expect(config.inboundConnectionThreshold).toBe(0)
   })
 
@@ -105,7 +106,8 @@ describe('resolveConfig()', () => {
       ['maxDialQueueLength', 'an integer >= 0', -1],
       ['maxIncomingPendingConnections', 'an integer >= 1', 0],
       ['inboundConnectionThreshold', 'an integer >= 0', -1],
-      ['reconnectRetries', 'an integer >= 0', -1]
+      ['reconnectRetries', 'an integer >= 0', -1],
+      ['connectionHistorySize', 'an integer >= 0 and <= 1000000', -1]
     ] as const
 
     it.each(counts)('%s is %s: refuses the value below the range', (name, expected, below) => {
@@ -133,11 +135,84 @@ describe('resolveConfig()', () => {
     })
   })
 
+  it('connectionHistorySize is at most MAX_CONNECTION_HISTORY_SIZE', () => {
+    expect(problemsOf({ connectionHistorySize: 1_000_001 })).toEqual(['Expected `connectionHistorySize` to be an integer >= 0 and <= 1000000, got 1000001 (number)'])
+  })
+
   it('reconnectBackoffFactor is a finite number >= 1', () => {
     const expected = 'a finite number >= 1'
     expect(problemsOf({ reconnectBackoffFactor: 0.5 })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got 0.5 (number)`])
     expect(problemsOf({ reconnectBackoffFactor: Number.POSITIVE_INFINITY })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got Infinity (number)`])
     expect(problemsOf({ reconnectBackoffFactor: Number.NaN })).toEqual([`Expected \`reconnectBackoffFactor\` to be ${expected}, got NaN (number)`])
+  })
+
+  describe('pruning options', () => {
+    it('pruneStrategy is one of the built-in names', () => {
+      expect(resolveConfig({ pruneStrategy: 'oldest' }).pruneStrategy).toBe('oldest')
+      expect(resolveConfig({ pruneStrategy: 'newest' }).pruneStrategy).toBe('newest')
+      const expected = 'one of "least-valuable", "oldest", "newest"'
+      expect(problemsOf({ pruneStrategy: 'random' })).toEqual([`Expected \`pruneStrategy\` to be ${expected}, got "random" (string)`])
+      expect(problemsOf({ pruneStrategy: () => 0 })).toEqual([`Expected \`pruneStrategy\` to be ${expected}, got a function`])
+    })
+
+    it('pruneGracePeriod is a duration in milliseconds >= 0', () => {
+      expect(resolveConfig({ pruneGracePeriod: 0 }).pruneGracePeriod).toBe(0)
+      expect(resolveConfig({ pruneGracePeriod: 60_000 }).pruneGracePeriod).toBe(60_000)
+      const expected = 'a duration in milliseconds >= 0 and <= 2147483647'
+      expect(problemsOf({ pruneGracePeriod: -1 })).toEqual([`Expected \`pruneGracePeriod\` to be ${expected}, got -1 (number)`])
+      expect(problemsOf({ pruneGracePeriod: Number.POSITIVE_INFINITY })).toEqual([`Expected \`pruneGracePeriod\` to be ${expected}, got Infinity (number)`])
+    })
+
+    it.each(['pruneLowWatermark', 'pruneHighWatermark'] as const)('%s is an integer >= 0', name => {
+      expect(problemsOf({ [name]: -1 })).toEqual([`Expected \`${name}\` to be an integer >= 0, got -1 (number)`])
+      expect(problemsOf({ [name]: 1.5 })).toEqual([`Expected \`${name}\` to be an integer >= 0, got 1.5 (number)`])
+    })
+
+    it('accepts watermarks with low <= high < maxConnections', () => {
+      const config = resolveConfig({ maxConnections: 200, pruneLowWatermark: 160, pruneHighWatermark: 192 })
+      expect([config.pruneLowWatermark, config.pruneHighWatermark]).toEqual([160, 192])
+      expect(resolveConfig({ maxConnections: 200, pruneLowWatermark: 199, pruneHighWatermark: 199 }).pruneHighWatermark).toBe(199)
+    })
+
+    it('refuses one watermark without the other', () => {
+      expect(problemsOf({ pruneHighWatermark: 192 })).toEqual([
+        'Expected `pruneLowWatermark` to be set (an integer >= 1) together with `pruneHighWatermark` (192): give both watermarks or neither'
+      ])
+      expect(problemsOf({ pruneLowWatermark: 160 })).toEqual([
+        'Expected `pruneHighWatermark` to be set (an integer >= 1) together with `pruneLowWatermark` (160): give both watermarks or neither'
+      ])
+    })
+
+    it('refuses a low watermark above the high one', () => {
+      expect(problemsOf({ pruneLowWatermark: 200, pruneHighWatermark: 100 })).toEqual([
+        'Expected `pruneLowWatermark` (200) to be at most `pruneHighWatermark` (100): pruning starts above the high watermark and stops at the low one'
+      ])
+    })
+
+    it('refuses a high watermark at or above maxConnections (go-libp2p #1640), loudly and with every other problem', () => {
+      const message = (high: number): string => `Expected \`pruneHighWatermark\` (${high}) to be below \`maxConnections\` (300): admission holds the count at \`maxConnections\`, so it would seldom pass the high watermark and the watermarks would do nothing`
+      expect(problemsOf({ pruneLowWatermark: 160, pruneHighWatermark: 300 })).toEqual([message(300)])
+      expect(problemsOf({ pruneLowWatermark: 400, pruneHighWatermark: 350, dialTimeout: 0 })).toEqual([
+        'Expected `dialTimeout` to be a duration in milliseconds > 0 and <= 2147483647, got 0 (number)',
+        'Expected `pruneLowWatermark` (400) to be at most `pruneHighWatermark` (350): pruning starts above the high watermark and stops at the low one',
+        message(350)
+      ])
+    })
+
+    it('checks the watermarks against a new maxConnections on update', () => {
+      const config = resolveConfig({ pruneLowWatermark: 160, pruneHighWatermark: 192 })
+      expect(() => updateConfig(config, { maxConnections: 192 })).toThrow(/`pruneHighWatermark` \(192\) to be below `maxConnections` \(192\)/)
+      expect(updateConfig(config, { pruneLowWatermark: 0, pruneHighWatermark: 0 }).pruneHighWatermark).toBe(0)
+    })
+
+    it('does not compare watermarks that are themselves invalid', () => {
+      expect(problemsOf({ pruneLowWatermark: 'many', pruneHighWatermark: 1_000 })).toEqual([
+        'Expected `pruneLowWatermark` to be an integer >= 0, got "many" (string)'
+      ])
+      expect(problemsOf({ maxConnections: 0, pruneLowWatermark: 10, pruneHighWatermark: 1_000 })).toEqual([
+        'Expected `maxConnections` to be an integer >= 1, got 0 (number)'
+      ])
+    })
   })
 
   describe('allow, deny and trusted lists', () => {
@@ -247,5 +322,21 @@ describe('changedOptions()', () => {
     const before = resolveConfig({ denyList: ['10.0.0.0/8'] })
     expect(changedOptions(before, updateConfig(before, { denyList: ['10.0.0.0/8'], dialTimeout: 10_000 }))).toEqual([])
     expect(changedOptions(before, updateConfig(before, { maxConnections: 10, denyList: [] }))).toEqual(['maxConnections', 'denyList'])
+  })
+})
+
+describe('CONFIG_RULES', () => {
+  it('holds the rule of every option, in CONFIG_OPTIONS order', () => {
+    expect(Object.keys(CONFIG_RULES)).toEqual([...CONFIG_OPTIONS])
+    expect(Object.isFrozen(CONFIG_RULES)).toBe(true)
+  })
+
+  it('reports exactly what resolveConfig reports for the same value', () => {
+    for (const [name, value] of [['connectionHistorySize', -1], ['maxConnections', 0], ['dialTimeout', 'soon'], ['denyList', ['1.2.3.4/33']]] as const) {
+      const problems = new ProblemCollector()
+      expect(CONFIG_RULES[name].check(value, name, problems)).toBe(false)
+      expect(problems.problems.map(problem => problem.message)).toEqual(problemsOf({ [name]: value }))
+    }
+    expect(CONFIG_RULES.connectionHistorySize.check(5, 'connectionHistorySize', new ProblemCollector())).toBe(true)
   })
 })

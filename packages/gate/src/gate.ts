@@ -1,7 +1,8 @@
 import {
   addressListRule,
   clockRule,
-  CONFIG_SCHEMA,
+  CONFIG_RULES,
+  DEFAULT_CONFIG,
   finiteNumberRule,
   oneOfRule,
   forEachAddressEntry,
@@ -328,7 +329,7 @@ type ListOption = 'denyList' | 'allowList' | 'trustedList'
  */
 function gateSchema (lists: Readonly<Record<ListOption, RuleList>>): OptionsSchema<ResolvedGateOptions> {
   const listOption = (name: ListOption): { default: readonly string[], rule: OptionRule<readonly string[]> } => ({
-    default: CONFIG_SCHEMA[name].default,
+    default: DEFAULT_CONFIG[name],
     rule: {
       expected: addressListRule.expected,
       check: (value, path, problems): value is readonly string[] => forEachAddressEntry(value, path, problems, entry => { lists[name].add(entry) })
@@ -338,8 +339,8 @@ function gateSchema (lists: Readonly<Record<ListOption, RuleList>>): OptionsSche
     denyList: listOption('denyList'),
     allowList: listOption('allowList'),
     trustedList: listOption('trustedList'),
-    denyListDirection: CONFIG_SCHEMA.denyListDirection,
-    allowListDirection: CONFIG_SCHEMA.allowListDirection,
+    denyListDirection: { default: DEFAULT_CONFIG.denyListDirection, rule: CONFIG_RULES.denyListDirection },
+    allowListDirection: { default: DEFAULT_CONFIG.allowListDirection, rule: CONFIG_RULES.allowListDirection },
     clock: { default: systemClock, rule: clockRule }
   }
 }

@@ -1,0 +1,452 @@
+/**
+ * The direction of a connection: `inbound` (the remote dialled us) or `outbound` (we dialled).
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { Direction } from '@cm/state'
+ *
+ * const direction: Direction = 'outbound'
+ * createConnectionTracker().add({ direction, remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+ * ```
+ */
+export type Direction = 'inbound' | 'outbound'
+
+/**
+ * The state of a connection. The allowed transitions are pending → open, pending → closed
+ * (failed or refused), open → closing, open → closed (reset by the remote or an error) and
+ * closing → closed.
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { ConnectionState } from '@cm/state'
+ *
+ * const record = createConnectionTracker().add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+ * const state: ConnectionState = record.state // 'pending'
+ * ```
+ */
+export type ConnectionState = 'pending' | 'open' | 'closing' | 'closed'
+
+/**
+ * The states of connections the tracker holds, and the states a query can select: every
+ * state but `closed` (closed connections leave the tracker).
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { ActiveState } from '@cm/state'
+ *
+ * const tracker = createConnectionTracker()
+ * const busy: ActiveState[] = ['pending', 'closing']
+ * busy.map(state => tracker.count({ state })) // [0, 0]
+ * ```
+ */
+export type ActiveState = Exclude<ConnectionState, 'closed'>
+
+/**
+ * Why a connection closed.
+ *
+ * - `local`: this node closed it on purpose (a normal hang-up).
+ * - `remote`: the remote end closed it.
+ * - `error`: it failed: a transport or protocol error, a reset, a failed upgrade or dial.
+ * - `timeout`: something took too long: the dial, the upgrade, an idle or a close timeout.
+ * - `pruned`: the pruner closed it to bring the node back under a limit.
+ * - `denied`: the gate refused it (deny list, exclusive allow list, a refused peer).
+ * - `rate-limited`: the rate limiter refused it.
+ * - `limit`: a connection limit refused it (`maxConnections`, per peer, pending inbound).
+ * - `aborted`: the caller aborted it (an abort signal).
+ * - `shutdown`: the node is stopping.
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ * import type { CloseReason } from '@cm/state'
+ *
+ * const tracker = createConnectionTracker()
+ * const { id } = tracker.add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+ * const reason: CloseReason = 'rate-limited'
+ * tracker.close(id, reason)
+ * ```
+ */
+export type CloseReason = 'local' | 'remote' | 'error' | 'timeout' | 'pruned' | 'denied' | 'rate-limited' | 'limit' | 'aborted' | 'shutdown'
+
+/**
+ * Every {@link CloseReason}, in the order documented there.
+ *
+ * @example
+ * ```ts
+ * import { CLOSE_REASONS } from '@cm/state'
+ * import type { CloseReason } from '@cm/state'
+ *
+ * function isCloseReason (value: string): value is CloseReason {
+ *   return (CLOSE_REASONS as readonly string[]).includes(value)
+ * }
+ * isCloseReason('pruned') // true
+ * ```
+ */
+export const CLOSE_REASONS: readonly CloseReason[] = Object.freeze(['local', 'remote', 'error', 'timeout', 'pruned', 'denied', 'rate-limited', 'limit', 'aborted', 'shutdown'])
+
+/** Every {@link ActiveState}, in lifecycle order. */
+export const ACTIVE_STATES: readonly ActiveState[] = Object.freeze(['pending', 'open', 'closing'])
+
+/** Both directions. */
+export const DIRECTIONS: readonly Direction[] = Object.freeze(['inbound', 'outbound'])
+
+/**
+ * When a connection entered each state, in milliseconds of the tracker's clock. A state not
+ * (yet) reached is absent.
+ */
+export interface ConnectionTimeline {
+  /** When it was added (pending). */
+  readonly pending: number
+  /** When it opened. */
+  readonly open?: number
+  /** When it started closing. */
+  readonly closing?: number
+  /** When it closed. */
+  readonly closed?: number
+}
+
+/** A connection record in plain JSON form (no metadata), for logs and monitoring endpoints. */
+export interface ConnectionRecordJson {
+  /** See {@link ConnectionRecord.id}. */
+  readonly id: number
+  /** See {@link ConnectionRecord.direction}. */
+  readonly direction: Direction
+  /** See {@link ConnectionRecord.remoteAddress}. */
+  readonly remoteAddress: string
+  /** See {@link ConnectionRecord.remoteIp}. */
+  readonly remoteIp?: string
+  /** See {@link ConnectionRecord.peer}. */
+  readonly peer?: string
+  /** See {@link ConnectionRecord.state}. */
+  readonly state: ConnectionState
+  /** See {@link ConnectionRecord.timeline}. */
+  readonly timeline: ConnectionTimeline
+  /** See {@link ConnectionRecord.closeReason}. */
+  readonly closeReason?: CloseReason
+  /** The message of {@link ConnectionRecord.closeError}, if any. */
+  readonly closeError?: string
+  /** See {@link ConnectionRecord.streams}. */
+  readonly streams: number
+  /** See {@link ConnectionRecord.tags}. */
+  readonly tags: Readonly<Record<string, number>>
+}
+
+/** @internal The index of each state, and of each direction; a slot is `state * 2 + direction`. */
+export const PENDING = 0
+/** @internal */
+export const OPEN = 1
+/** @internal */
+export const CLOSING = 2
+/** @internal */
+export const CLOSED = 3
+const STATE_NAMES: readonly ConnectionState[] = ['pending', 'open', 'closing', 'closed']
+
+/** @internal A shared, frozen, empty tag set. */
+export const NO_TAGS: Readonly<Record<string, number>> = Object.freeze(Object.create(null) as Record<string, number>)
+
+/**
+ * @internal
+ * The tracker's own mutable record of one connection, with the links of the intrusive lists
+ * it is on. Never handed out: users see it through a {@link ConnectionRecord}.
+ */
+export class Entry<Metadata> {
+  readonly id: number
+  /** 0 inbound, 1 outbound. */
+  readonly direction: 0 | 1
+  readonly remoteAddress: string
+  /** The canonical IP text. */
+  readonly host: string | undefined
+  /** The key of the host index: the IPv4 address as an int32, or the IPv6 canonical text. */
+  readonly hostKey: number | string | undefined
+  peer: string | undefined
+  /** PENDING, OPEN, CLOSING or CLOSED. */
+  state: number
+  readonly pendingAt: number
+  openAt: number | undefined = undefined
+  closingAt: number | undefined = undefined
+  closedAt: number | undefined = undefined
+  /** The frozen timeline last handed out, until the next transition (made when first read). */
+  timeline: ConnectionTimeline | undefined = undefined
+  closeReason: CloseReason | undefined = undefined
+  closeError: Error | undefined = undefined
+  streams = 0
+  tags: Readonly<Record<string, number>> = NO_TAGS
+  readonly metadata: Metadata | undefined
+  readonly view: ConnectionRecord<Metadata>
+
+  // Links of the list of the connections in the same state and direction.
+  slotPrevious: Entry<Metadata> | undefined = undefined
+  slotNext: Entry<Metadata> | undefined = undefined
+  // Links of the peer's list, and the peer's counters; all undefined while the connection
+  // is the peer's only one (the peer index then holds the entry itself: see Group).
+  peerPrevious: Entry<Metadata> | undefined = undefined
+  peerNext: Entry<Metadata> | undefined = undefined
+  peerBucket: Bucket<Metadata> | undefined = undefined
+  // The same for the host.
+  hostPrevious: Entry<Metadata> | undefined = undefined
+  hostNext: Entry<Metadata> | undefined = undefined
+  hostBucket: Bucket<Metadata> | undefined = undefined
+
+  constructor (id: number, direction: 0 | 1, remoteAddress: string, host: string | undefined, hostKey: number | string | undefined, peer: string | undefined, now: number, metadata: Metadata | undefined) {
+    this.id = id
+    this.direction = direction
+    this.remoteAddress = remoteAddress
+    this.host = host
+    this.hostKey = hostKey
+    this.peer = peer
+    this.state = PENDING
+    this.pendingAt = now
+    this.metadata = metadata
+    this.view = createView(this)
+  }
+
+  /** The slot of the state-and-direction counters and lists: `state * 2 + direction`. */
+  get slot (): number {
+    return this.state * 2 + this.direction
+  }
+}
+
+/**
+ * @internal
+ * Counters by state and direction (one per slot) of a group of connections (all, one peer,
+ * one host), and the head of the group's intrusive list.
+ */
+export class Bucket<Metadata> {
+  c0 = 0
+  c1 = 0
+  c2 = 0
+  c3 = 0
+  c4 = 0
+  c5 = 0
+  total = 0
+  head: Entry<Metadata> | undefined = undefined
+
+  /** The count of one slot. */
+  get (slot: number): number {
+    switch (slot) {
+      case 0: return this.c0
+      case 1: return this.c1
+      case 2: return this.c2
+      case 3: return this.c3
+      case 4: return this.c4
+      default: return this.c5
+    }
+  }
+
+  /** Adds `delta` to one slot's count and to the total. */
+  add (slot: number, delta: number): void {
+    switch (slot) {
+      case 0: this.c0 += delta; break
+      case 1: this.c1 += delta; break
+      case 2: this.c2 += delta; break
+      case 3: this.c3 += delta; break
+      case 4: this.c4 += delta; break
+      default: this.c5 += delta
+    }
+    this.total += delta
+  }
+
+  /**
+   * The count of the connections in `state` (-1: any active state) and `direction` (-1:
+   * either).
+   */
+  count (state: number, direction: number): number {
+    if (state >= 0) {
+      return direction >= 0 ? this.get(state * 2 + direction) : this.get(state * 2) + this.get(state * 2 + 1)
+    }
+    return direction >= 0 ? this.get(direction) + this.get(2 + direction) + this.get(4 + direction) : this.total
+  }
+
+  /** Connections that have opened and not yet closed (open or closing). */
+  get connected (): number {
+    return this.c2 + this.c3 + this.c4 + this.c5
+  }
+}
+
+/**
+ * @internal
+ * What the peer and host indexes hold for a key: the entry itself while it is the key's only
+ * connection (most peers and hosts have one; this saves a bucket and its allocation per
+ * connection), a bucket from the second one on. The group's list starts at
+ * {@link groupHead} and follows `peerNext` or `hostNext`.
+ */
+export type Group<Metadata> = Entry<Metadata> | Bucket<Metadata>
+
+/** @internal The first entry of a group's list. */
+export function groupHead<Metadata> (group: Group<Metadata>): Entry<Metadata> | undefined {
+  return group instanceof Bucket ? group.head : group
+}
+
+/** @internal How many of a group's connections are in `state` and `direction` (-1: any). */
+export function groupCount<Metadata> (group: Group<Metadata>, state: number, direction: number): number {
+  if (group instanceof Bucket) {
+    return group.count(state, direction)
+  }
+  return (state < 0 || group.state === state) && (direction < 0 || group.direction === direction) ? 1 : 0
+}
+
+/** @internal How many of a group's connections have opened and not yet closed. */
+export function groupConnected<Metadata> (group: Group<Metadata>): number {
+  if (group instanceof Bucket) {
+    return group.connected
+  }
+  return group.state === OPEN || group.state === CLOSING ? 1 : 0
+}
+
+let createView: <Metadata>(entry: Entry<Metadata>) => ConnectionRecord<Metadata>
+const CONSTRUCTING = Symbol('ConnectionRecord')
+
+/**
+ * One connection as the tracker sees it: a read-only, live view. Its properties follow the
+ * connection as it changes state; nothing can be changed through it (the tracker's indexes
+ * cannot be corrupted by a user), and it cannot be constructed outside the tracker.
+ *
+ * A closed connection's record no longer changes; it stays readable for as long as a
+ * reference to it is kept (the history keeps the most recent ones).
+ *
+ * @example
+ * ```ts
+ * import { createConnectionTracker } from '@cm/state'
+ *
+ * const tracker = createConnectionTracker()
+ * const record = tracker.add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+ * record.state // 'pending'
+ * tracker.open(record.id)
+ * record.state // 'open': the same object, up to date
+ * record.remoteIp // '10.0.0.1'
+ * JSON.stringify(record) // plain JSON, through toJSON()
+ * ```
+ */
+export class ConnectionRecord<Metadata = unknown> {
+  readonly #entry: Entry<Metadata>
+
+  static {
+    createView = <M>(entry: Entry<M>): ConnectionRecord<M> => new ConnectionRecord(CONSTRUCTING, entry)
+  }
+
+  private constructor (token: symbol, entry: Entry<Metadata>) {
+    if (token !== CONSTRUCTING) {
+      throw new TypeError('A ConnectionRecord is made by a ConnectionTracker, not constructed directly')
+    }
+    this.#entry = entry
+  }
+
+  /**
+   * The connection's ID: a positive safe integer, unique within its tracker and never
+   * reused. IDs are not sequential: the first connections get 1, 2, 3, ...; later ones
+   * reuse the array slot of a closed connection under a new, larger ID.
+   */
+  get id (): number {
+    return this.#entry.id
+  }
+
+  /** Whether the remote dialled us (`inbound`) or we dialled it (`outbound`). */
+  get direction (): Direction {
+    return this.#entry.direction === 0 ? 'inbound' : 'outbound'
+  }
+
+  /** The remote address as multiaddr text (`/ip4/10.0.0.1/tcp/4001`), as given to `add()`. */
+  get remoteAddress (): string {
+    return this.#entry.remoteAddress
+  }
+
+  /**
+   * The remote host's IP address in canonical text (`10.0.0.1`, `2001:db8::1`; an
+   * IPv4-mapped IPv6 address as IPv4), or `undefined` when the address names no directly
+   * reachable IP host (DNS names, relayed addresses).
+   */
+  get remoteIp (): string | undefined {
+    return this.#entry.host
+  }
+
+  /** The remote peer's ID, once known (given to `add()` or `identify()`). */
+  get peer (): string | undefined {
+    return this.#entry.peer
+  }
+
+  /** The connection's state. */
+  get state (): ConnectionState {
+    return STATE_NAMES[this.#entry.state] ?? 'closed'
+  }
+
+  /**
+   * When the connection entered each state so far. A frozen object: the same one until the
+   * connection changes state (made on first read, so reading it costs nothing afterwards).
+   */
+  get timeline (): ConnectionTimeline {
+    const entry = this.#entry
+    if (entry.timeline === undefined) {
+      const timeline: { -readonly [K in keyof ConnectionTimeline]: ConnectionTimeline[K] } = { pending: entry.pendingAt }
+      if (entry.openAt !== undefined) timeline.open = entry.openAt
+      if (entry.closingAt !== undefined) timeline.closing = entry.closingAt
+      if (entry.closedAt !== undefined) timeline.closed = entry.closedAt
+      entry.timeline = Object.freeze(timeline)
+    }
+    return entry.timeline
+  }
+
+  /**
+   * Why the connection closed (or is closing): the reason given to `closing()`, or to
+   * `close()` if it did not go through closing. `undefined` while pending or open.
+   */
+  get closeReason (): CloseReason | undefined {
+    return this.#entry.closeReason
+  }
+
+  /** The error given with the close reason, if any. */
+  get closeError (): Error | undefined {
+    return this.#entry.closeError
+  }
+
+  /** The number of streams open on the connection, as last set with `setStreamCount()`. */
+  get streams (): number {
+    return this.#entry.streams
+  }
+
+  /**
+   * The connection's tags: name to numeric value (for pruning). A frozen object, replaced
+   * (not changed) by `tag()` and `untag()`.
+   */
+  get tags (): Readonly<Record<string, number>> {
+    return this.#entry.tags
+  }
+
+  /** The metadata given to `add()`, stored by reference (not copied), if any. */
+  get metadata (): Metadata | undefined {
+    return this.#entry.metadata
+  }
+
+  /**
+   * The record as plain JSON, without metadata (which may hold anything, such as a socket)
+   * and with the close error reduced to its message.
+   *
+   * @example
+   * ```ts
+   * import { createConnectionTracker } from '@cm/state'
+   *
+   * const tracker = createConnectionTracker()
+   * const record = tracker.add({ direction: 'outbound', remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
+   * record.toJSON().state // 'pending'
+   * ```
+   */
+  toJSON (): ConnectionRecordJson {
+    const entry = this.#entry
+    const json: { -readonly [K in keyof ConnectionRecordJson]: ConnectionRecordJson[K] } = {
+      id: entry.id,
+      direction: this.direction,
+      remoteAddress: entry.remoteAddress,
+      state: this.state,
+      timeline: this.timeline,
+      streams: entry.streams,
+      tags: entry.tags
+    }
+    if (entry.host !== undefined) json.remoteIp = entry.host
+    if (entry.peer !== undefined) json.peer = entry.peer
+    if (entry.closeReason !== undefined) json.closeReason = entry.closeReason
+    if (entry.closeError !== undefined) json.closeError = entry.closeError.message
+    return json
+  }
+}

@@ -14,6 +14,19 @@ import {
 import type { OptionRule, OptionsSchema } from './validation.ts'
 
 /**
+ * Which connections an allow or deny list applies to: `'both'` (inbound connections and
+ * outbound dials), `'inbound'` or `'outbound'`.
+ *
+ * @example
+ * ```ts
+ * import type { ListDirection } from '@cm/config'
+ *
+ * const direction: ListDirection = 'inbound'
+ * ```
+ */
+export type ListDirection = 'both' | 'inbound' | 'outbound'
+
+/**
  * Every connection-management option, resolved: each one present, validated and frozen.
  *
  * The options and defaults are those of py-libp2p's `ConnectionConfig` (and js-libp2p's
@@ -117,6 +130,38 @@ export interface ConnectionConfig {
    * @default []
    */
   readonly denyList: readonly string[]
+
+  /**
+   * Entries (IP addresses, CIDR ranges, multiaddrs, peer IDs) that are trusted: they are
+   * exempt from the rate limit, the pending-connection limit and pruning. Trust restricts
+   * no one and admits no one: the deny list and a non-empty allow list still decide. This
+   * is what js-libp2p calls its `allow` list.
+   *
+   * Each entry must be accepted by `parseAddressEntry`.
+   *
+   * @default []
+   */
+  readonly trustedList: readonly string[]
+
+  /**
+   * The connections the allow list applies to: `'both'`, `'inbound'` (outbound dials are
+   * not restricted by it) or `'outbound'`.
+   *
+   * One of `'both'`, `'inbound'`, `'outbound'`.
+   *
+   * @default 'both'
+   */
+  readonly allowListDirection: ListDirection
+
+  /**
+   * The connections the deny list applies to: `'both'`, `'inbound'` (outbound dials are
+   * not refused by it, as in js-libp2p) or `'outbound'`.
+   *
+   * One of `'both'`, `'inbound'`, `'outbound'`.
+   *
+   * @default 'both'
+   */
+  readonly denyListDirection: ListDirection
 
   /**
    * Milliseconds an outbound dial may take, from its start to an open connection.
@@ -262,6 +307,9 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   rateLimit: DEFAULT_RATE_LIMIT_OPTIONS,
   allowList: Object.freeze([]),
   denyList: Object.freeze([]),
+  trustedList: Object.freeze([]),
+  allowListDirection: 'both',
+  denyListDirection: 'both',
   dialTimeout: 10_000,
   connectionCloseTimeout: 1_000,
   reconnectRetries: 5,
@@ -273,6 +321,8 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   pruneHighWatermark: 0,
   connectionHistorySize: 100
 })
+
+const LIST_DIRECTIONS: readonly ListDirection[] = ['both', 'inbound', 'outbound']
 
 /**
  * The largest `connectionHistorySize` accepted: the history is preallocated, so its size is
@@ -297,6 +347,9 @@ const SCHEMA: OptionsSchema<ConnectionConfig> = {
   rateLimit: { default: DEFAULT_CONFIG.rateLimit, rule: rateLimitOptionsRule },
   allowList: { default: DEFAULT_CONFIG.allowList, rule: addressListRule },
   denyList: { default: DEFAULT_CONFIG.denyList, rule: addressListRule },
+  trustedList: { default: DEFAULT_CONFIG.trustedList, rule: addressListRule },
+  allowListDirection: { default: DEFAULT_CONFIG.allowListDirection, rule: oneOfRule(LIST_DIRECTIONS) },
+  denyListDirection: { default: DEFAULT_CONFIG.denyListDirection, rule: oneOfRule(LIST_DIRECTIONS) },
   dialTimeout: { default: DEFAULT_CONFIG.dialTimeout, rule: durationRule() },
   connectionCloseTimeout: { default: DEFAULT_CONFIG.connectionCloseTimeout, rule: durationRule() },
   reconnectRetries: { default: DEFAULT_CONFIG.reconnectRetries, rule: integerRule({ min: 0 }) },

@@ -37,6 +37,9 @@ describe('DEFAULT_CONFIG', () => {
       },
       allowList: [],
       denyList: [],
+      trustedList: [],
+      allowListDirection: 'both',
+      denyListDirection: 'both',
       dialTimeout: 10_000,
       connectionCloseTimeout: 1_000,
       reconnectRetries: 5,
@@ -57,6 +60,7 @@ describe('DEFAULT_CONFIG', () => {
     expect(Object.isFrozen(DEFAULT_CONFIG.denyList)).toBe(true)
     expect(Object.isFrozen(DEFAULT_CONFIG.rateLimit)).toBe(true)
     expect(Object.isFrozen(DEFAULT_CONFIG.rateLimit.tiers)).toBe(true)
+    expect(Object.isFrozen(DEFAULT_CONFIG.trustedList)).toBe(true)
   })
 })
 
@@ -246,13 +250,13 @@ describe('resolveConfig()', () => {
     })
   })
 
-  describe('allow and deny lists', () => {
-    it.each(['allowList', 'denyList'] as const)('%s accepts every entry form', name => {
+  describe('allow, deny and trusted lists', () => {
+    it.each(['allowList', 'denyList', 'trustedList'] as const)('%s accepts every entry form', name => {
       const entries = ['10.0.0.1', '10.0.0.0/8', '2001:db8::/32', '/ip4/1.2.3.4/tcp/4001', '/ip6/2001:db8::/ipcidr/48', '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA']
       expect(resolveConfig({ [name]: entries })[name]).toEqual(entries)
     })
 
-    it.each(['allowList', 'denyList'] as const)('%s must be an array', name => {
+    it.each(['allowList', 'denyList', 'trustedList'] as const)('%s must be an array', name => {
       expect(problemsOf({ [name]: '10.0.0.0/8' })).toEqual([`Expected \`${name}\` to be an array of IP addresses, CIDR ranges, multiaddrs or peer IDs, got "10.0.0.0/8" (string)`])
     })
 
@@ -263,6 +267,19 @@ describe('resolveConfig()', () => {
         'Expected `denyList[3]` to be an IP address, CIDR range, multiaddr or peer ID, got "example.com" (string): hostnames are not resolved; give an IP address, a CIDR range, a multiaddr or a peer ID',
         'Expected `denyList[4]` to be an IP address, CIDR range, multiaddr or peer ID, got "/dns4/a.com" (string): /dns4 names are not resolved; give an /ip4 or /ip6 address'
       ])
+    })
+  })
+
+  describe('list directions', () => {
+    it.each(['allowListDirection', 'denyListDirection'] as const)('%s accepts both, inbound and outbound', name => {
+      for (const direction of ['both', 'inbound', 'outbound'] as const) {
+        expect(resolveConfig({ [name]: direction })[name]).toBe(direction)
+      }
+    })
+
+    it.each(['allowListDirection', 'denyListDirection'] as const)('%s refuses anything else', name => {
+      expect(problemsOf({ [name]: 'in' })).toEqual([`Expected \`${name}\` to be one of "both", "inbound", "outbound", got "in" (string)`])
+      expect(problemsOf({ [name]: true })).toEqual([`Expected \`${name}\` to be one of "both", "inbound", "outbound", got true (boolean)`])
     })
   })
 

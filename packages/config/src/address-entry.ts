@@ -3,7 +3,7 @@ import { parseCidr } from 'cidr-tools'
 import { CmError } from './errors.ts'
 import { formatIp, MAX_PREFIX_LENGTH, parseIp } from './ip.ts'
 import { parsePeerId } from './peer-id.ts'
-import type { IpFamily } from './ip.ts'
+import type { IpAddress, IpFamily } from './ip.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -31,7 +31,12 @@ export interface AddressEntry {
   readonly network?: IpNetwork
   /** The canonical peer ID the entry names, if any. */
   readonly peerId?: string
-  /** Canonical text of the whole entry, the same for every spelling of the same rule. */
+  /**
+   * Canonical text of the whole entry, the same for every spelling of the same rule, and
+   * itself an entry that parses back to the same rule: `10.0.0.0/8`, `2001:db8::1`, a peer
+   * ID, or for an address with a peer ID the multiaddr `/ip4/10.0.0.0/ipcidr/8/p2p/<id>`
+   * (`/ipcidr` left out for a single address).
+   */
   readonly text: string
 }
 
@@ -166,7 +171,7 @@ export function tryParseAddressEntry (input: unknown): AddressEntryResult {
   }
   const ip = parseIp(input)
   if (ip !== undefined) {
-    return parseCidrEntry(input, input, undefined)
+    return parseCidrEntry(input, input, undefined, ip)
   }
   const peerId = parsePeerId(input)
   if (peerId !== undefined) {
@@ -175,8 +180,8 @@ export function tryParseAddressEntry (input: unknown): AddressEntryResult {
   return failure(explainNonAddress(input))
 }
 
-function parseCidrEntry (input: string, ipText: string, prefixText: string | undefined): AddressEntryResult {
-  const ip = parseIp(ipText)
+function parseCidrEntry (input: string, ipText: string, prefixText: string | undefined, parsed?: IpAddress): AddressEntryResult {
+  const ip = parsed ?? parseIp(ipText)
   if (ip === undefined) {
     return failure(explainNonAddress(ipText))
   }
@@ -213,7 +218,8 @@ function networkEntry (input: string, family: IpFamily, cidr: string, peerId?: s
   if (peerId === undefined) {
     return success({ input, network, text })
   }
-  return success({ input, network, peerId, text: `${text}/p2p/${peerId}` })
+  const cidrPart = prefixLength === MAX_PREFIX_LENGTH[family] ? '' : `/ipcidr/${prefixLength}`
+  return success({ input, network, peerId, text: `/ip${family}/${address}${cidrPart}/p2p/${peerId}` })
 }
 
 const CODE_IP4 = 4
@@ -288,10 +294,77 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
 }
 
 /**
+ * What a multiaddr says about the remote end: its IP address, if it names a directly
+ * reachable IP host, and its peer ID, if it ends with one. From {@link readMultiaddr}.
+ */
+export interface MultiaddrTarget {
+  /**
+   * The IP address text, when the first component is `/ip4` or `/ip6` (after an optional
+   * `/ip6zone`) and the address is not relayed; `undefined` for DNS names, Unix sockets,
+   * relayed (`/p2p-circuit`) addresses and a bare `/p2p/…`.
+   */
+  readonly ip: string | undefined
+  /**
+   * The peer ID of the final `/p2p` component, in canonical form (as {@link parsePeerId}
+   * gives it; as written if it is not a libp2p peer ID), or `undefined` when the multiaddr
+   * does not end with `/p2p/…`. For a relayed address this is the peer behind the relay.
+   */
+  readonly peerId: string | undefined
+  /** Whether the address goes through a relay (`/p2p-circuit`). */
+  readonly relayed: boolean
+}
+
+/**
+ * Reads the remote IP address and peer ID of a multiaddr, or returns `undefined` when the
+ * multiaddr is malformed. A relayed connection's IP is its relay's, so it is not reported
+ * as the peer's: `ip` is `undefined` for a `/p2p-circuit` address, while `peerId` names
+ * the peer behind the relay.
+ *
+ * @param address - a multiaddr object or string
+ *
+ * @example
+ * ```ts
+ * import { readMultiaddr } from '@cm/config'
+ *
+ * readMultiaddr('/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA')
+ * // { ip: '10.0.0.1', peerId: '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', relayed: false }
+ * readMultiaddr('/dns4/example.com/tcp/443') // { ip: undefined, peerId: undefined, relayed: false }
+ * readMultiaddr('not a multiaddr') // undefined
+ * ```
+ */
+export function readMultiaddr (address: Multiaddr | string): MultiaddrTarget | undefined {
+  let components
+  try {
+    components = (typeof address === 'string' ? multiaddr(address) : address).getComponents()
+  } catch {
+    return undefined
+  }
+  let relayed = false
+  for (const component of components) {
+    if (component.code === CODE_P2P_CIRCUIT) {
+      relayed = true
+    }
+  }
+  const last = components[components.length - 1]
+  const peerText = last?.code === CODE_P2P ? last.value : undefined
+  const peerId = peerText === undefined ? undefined : parsePeerId(peerText) ?? peerText
+  let first = components[0]
+  if (first?.code === CODE_IP6ZONE) {
+    first = components[1]
+    if (first?.code !== CODE_IP6) {
+      return { ip: undefined, peerId, relayed }
+    }
+  }
+  const ip = relayed || first === undefined || (first.code !== CODE_IP4 && first.code !== CODE_IP6) ? undefined : first.value
+  return { ip, peerId, relayed }
+}
+
+/**
  * Returns the IP address text of a multiaddr that names a directly reachable IP host (its
  * first component is `/ip4` or `/ip6`, after an optional `/ip6zone`), or `undefined` for
  * any other multiaddr: DNS names, Unix sockets, relayed (`/p2p-circuit`) addresses, a bare
  * `/p2p/…`. A relayed connection's IP is its relay's, so it is not reported as the peer's.
+ * {@link readMultiaddr} also gives the peer ID.
  *
  * @param address - a multiaddr object or string; a malformed string gives `undefined`
  *
@@ -304,28 +377,7 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
  * ```
  */
 export function ipFromMultiaddr (address: Multiaddr | string): string | undefined {
-  let components
-  try {
-    components = (typeof address === 'string' ? multiaddr(address) : address).getComponents()
-  } catch {
-    return undefined
-  }
-  let first = components[0]
-  if (first?.code === CODE_IP6ZONE) {
-    first = components[1]
-    if (first?.code !== CODE_IP6) {
-      return undefined
-    }
-  }
-  if (first === undefined || (first.code !== CODE_IP4 && first.code !== CODE_IP6)) {
-    return undefined
-  }
-  for (const component of components) {
-    if (component.code === CODE_P2P_CIRCUIT) {
-      return undefined
-    }
-  }
-  return first.value
+  return readMultiaddr(address)?.ip
 }
 
 function explainNonAddress (text: string): string {

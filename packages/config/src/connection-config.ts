@@ -1,5 +1,7 @@
 import { checkPruneWatermarks, PRUNE_STRATEGIES } from './pruning-options.ts'
 import type { PruneStrategyName } from './pruning-options.ts'
+import { attemptLimitRule, DEFAULT_RATE_LIMIT_OPTIONS, rateLimitOptionsRule } from './rate-limit-options.ts'
+import type { RateLimitOptions, RateLimitOptionsInit } from './rate-limit-options.ts'
 import {
   addressListRule,
   durationRule,
@@ -10,6 +12,19 @@ import {
   resolveOptions
 } from './validation.ts'
 import type { OptionRule, OptionsSchema } from './validation.ts'
+
+/**
+ * Which connections an allow or deny list applies to: `'both'` (inbound connections and
+ * outbound dials), `'inbound'` or `'outbound'`.
+ *
+ * @example
+ * ```ts
+ * import type { ListDirection } from '@cm/config'
+ *
+ * const direction: ListDirection = 'inbound'
+ * ```
+ */
+export type ListDirection = 'both' | 'inbound' | 'outbound'
 
 /**
  * Every connection-management option, resolved: each one present, validated and frozen.
@@ -76,14 +91,25 @@ export interface ConnectionConfig {
   readonly maxIncomingPendingConnections: number
 
   /**
-   * Inbound connection attempts admitted per second from one host. 0 admits none (except
-   * from trusted addresses).
+   * Inbound connection attempts admitted per second from one host (an IPv4 address or an
+   * IPv6 /64, see `rateLimit`), with a burst of at most this many at once. Refused attempts
+   * use no budget. 0 admits none (except from trusted addresses); to turn rate limiting off,
+   * set `rateLimit.enabled` to `false`.
    *
-   * An integer >= 0.
+   * An integer from 0 to 1000000.
    *
    * @default 5
    */
   readonly inboundConnectionThreshold: number
+
+  /**
+   * How inbound attempts are rate limited beyond the per-host rate: what counts as one host
+   * (prefix lengths per family), wider tiers with their own rates, a global rate, the most
+   * keys kept, and an on/off switch. Any subset may be given; the rest keep their defaults.
+   *
+   * @default DEFAULT_RATE_LIMIT_OPTIONS
+   */
+  readonly rateLimit: RateLimitOptions
 
   /**
    * Entries (IP addresses, CIDR ranges, multiaddrs, peer IDs) that may connect. When the list
@@ -104,6 +130,38 @@ export interface ConnectionConfig {
    * @default []
    */
   readonly denyList: readonly string[]
+
+  /**
+   * Entries (IP addresses, CIDR ranges, multiaddrs, peer IDs) that are trusted: they are
+   * exempt from the rate limit, the pending-connection limit and pruning. Trust restricts
+   * no one and admits no one: the deny list and a non-empty allow list still decide. This
+   * is what js-libp2p calls its `allow` list.
+   *
+   * Each entry must be accepted by `parseAddressEntry`.
+   *
+   * @default []
+   */
+  readonly trustedList: readonly string[]
+
+  /**
+   * The connections the allow list applies to: `'both'`, `'inbound'` (outbound dials are
+   * not restricted by it) or `'outbound'`.
+   *
+   * One of `'both'`, `'inbound'`, `'outbound'`.
+   *
+   * @default 'both'
+   */
+  readonly allowListDirection: ListDirection
+
+  /**
+   * The connections the deny list applies to: `'both'`, `'inbound'` (outbound dials are
+   * not refused by it, as in js-libp2p) or `'outbound'`.
+   *
+   * One of `'both'`, `'inbound'`, `'outbound'`.
+   *
+   * @default 'both'
+   */
+  readonly denyListDirection: ListDirection
 
   /**
    * Milliseconds an outbound dial may take, from its start to an open connection.
@@ -212,7 +270,8 @@ export interface ConnectionConfig {
 
 /**
  * The options a user may give: any subset of {@link ConnectionConfig}. An option left out
- * (or `undefined`) takes its default.
+ * (or `undefined`) takes its default. A nested section (`rateLimit`) may itself be given in
+ * part.
  *
  * @example
  * ```ts
@@ -225,7 +284,7 @@ export interface ConnectionConfig {
  * ```
  */
 export type ConnectionConfigInit = {
-  -readonly [K in keyof ConnectionConfig]?: ConnectionConfig[K] | undefined
+  -readonly [K in keyof ConnectionConfig]?: (K extends 'rateLimit' ? RateLimitOptionsInit : ConnectionConfig[K]) | undefined
 }
 
 /**
@@ -245,8 +304,12 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   maxDialQueueLength: 500,
   maxIncomingPendingConnections: 10,
   inboundConnectionThreshold: 5,
+  rateLimit: DEFAULT_RATE_LIMIT_OPTIONS,
   allowList: Object.freeze([]),
   denyList: Object.freeze([]),
+  trustedList: Object.freeze([]),
+  allowListDirection: 'both',
+  denyListDirection: 'both',
   dialTimeout: 10_000,
   connectionCloseTimeout: 1_000,
   reconnectRetries: 5,
@@ -258,6 +321,8 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   pruneHighWatermark: 0,
   connectionHistorySize: 100
 })
+
+const LIST_DIRECTIONS: readonly ListDirection[] = ['both', 'inbound', 'outbound']
 
 /**
  * The largest `connectionHistorySize` accepted: the history is preallocated, so its size is
@@ -278,9 +343,13 @@ const SCHEMA: OptionsSchema<ConnectionConfig> = {
   maxParallelDials: { default: DEFAULT_CONFIG.maxParallelDials, rule: integerRule({ min: 1 }) },
   maxDialQueueLength: { default: DEFAULT_CONFIG.maxDialQueueLength, rule: integerRule({ min: 0 }) },
   maxIncomingPendingConnections: { default: DEFAULT_CONFIG.maxIncomingPendingConnections, rule: integerRule({ min: 1 }) },
-  inboundConnectionThreshold: { default: DEFAULT_CONFIG.inboundConnectionThreshold, rule: integerRule({ min: 0 }) },
+  inboundConnectionThreshold: { default: DEFAULT_CONFIG.inboundConnectionThreshold, rule: attemptLimitRule },
+  rateLimit: { default: DEFAULT_CONFIG.rateLimit, rule: rateLimitOptionsRule },
   allowList: { default: DEFAULT_CONFIG.allowList, rule: addressListRule },
   denyList: { default: DEFAULT_CONFIG.denyList, rule: addressListRule },
+  trustedList: { default: DEFAULT_CONFIG.trustedList, rule: addressListRule },
+  allowListDirection: { default: DEFAULT_CONFIG.allowListDirection, rule: oneOfRule(LIST_DIRECTIONS) },
+  denyListDirection: { default: DEFAULT_CONFIG.denyListDirection, rule: oneOfRule(LIST_DIRECTIONS) },
   dialTimeout: { default: DEFAULT_CONFIG.dialTimeout, rule: durationRule() },
   connectionCloseTimeout: { default: DEFAULT_CONFIG.connectionCloseTimeout, rule: durationRule() },
   reconnectRetries: { default: DEFAULT_CONFIG.reconnectRetries, rule: integerRule({ min: 0 }) },
@@ -380,7 +449,7 @@ export function updateConfig (current: ConnectionConfig, change: ConnectionConfi
 
 /**
  * Lists the options whose values differ between two configs, in {@link CONFIG_OPTIONS}
- * order. Lists compare by their entries.
+ * order. Lists and sections compare by their contents.
  *
  * @param previous - the config before
  * @param next - the config after
@@ -399,10 +468,21 @@ export function changedOptions (previous: ConnectionConfig, next: ConnectionConf
 }
 
 function sameValue (a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((value, index) => Object.is(value, b[index]))
+  if (Object.is(a, b)) {
+    return true
   }
-  return Object.is(a, b)
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((value, index) => sameValue(value, b[index]))
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = Object.keys(a)
+    return keys.length === Object.keys(b).length && keys.every(key => Object.hasOwn(b, key) && sameValue(a[key], b[key]))
+  }
+  return false
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
 }
 
 function resolve (input: unknown, base: ConnectionConfig | undefined): ConnectionConfig {

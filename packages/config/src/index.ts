@@ -46,12 +46,12 @@
  */
 
 export type { AbortOptions } from './abort.ts'
-export { ipFromMultiaddr, InvalidAddressError, parseAddressEntry, tryParseAddressEntry } from './address-entry.ts'
-export type { AddressEntry, AddressEntryParsed, AddressEntryRefused, AddressEntryResult, IpNetwork } from './address-entry.ts'
+export { ipFromMultiaddr, InvalidAddressError, parseAddressEntry, readMultiaddr, tryParseAddressEntry } from './address-entry.ts'
+export type { AddressEntry, AddressEntryParsed, AddressEntryRefused, AddressEntryResult, IpNetwork, MultiaddrTarget } from './address-entry.ts'
 export { systemClock } from './clock.ts'
 export type { Clock } from './clock.ts'
 export { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNECTION_HISTORY_SIZE, resolveConfig, updateConfig } from './connection-config.ts'
-export type { ConnectionConfig, ConnectionConfigInit } from './connection-config.ts'
+export type { ConnectionConfig, ConnectionConfigInit, ListDirection } from './connection-config.ts'
 export { CmError } from './errors.ts'
 export { SafeEventEmitter } from './events.ts'
 export type { EventHandler, ListenerErrorHandler, ListenerOptions, SafeEventEmitterInit, TypedEventTarget } from './events.ts'
@@ -61,15 +61,28 @@ export { parsePeerId } from './peer-id.ts'
 export { PRUNE_STRATEGIES } from './pruning-options.ts'
 export type { PruneStrategyName } from './pruning-options.ts'
 export {
+  attemptLimitRule,
+  DEFAULT_RATE_LIMIT_OPTIONS,
+  MAX_ATTEMPTS_PER_WINDOW,
+  MAX_RATE_LIMIT_KEYS,
+  RATE_LIMIT_OPTIONS_SCHEMA,
+  rateLimitOptionsRule
+} from './rate-limit-options.ts'
+export type { RateLimitOptions, RateLimitOptionsInit, RateLimitRate, RateLimitRateInit, RateLimitTier, RateLimitTierInit } from './rate-limit-options.ts'
+export {
+  addressEntryRule,
   addressListRule,
   booleanRule,
+  clockRule,
   describeValue,
   durationRule,
   finiteNumberRule,
+  forEachAddressEntry,
   integerRule,
   InvalidConfigError,
   MAX_TIMER_DELAY_MS,
   oneOfRule,
+  parseAddressList,
   ProblemCollector,
   resolveOptions
 } from './validation.ts'

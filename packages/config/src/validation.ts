@@ -1,5 +1,7 @@
 import { tryParseAddressEntry } from './address-entry.ts'
 import { CmError } from './errors.ts'
+import type { AddressEntry } from './address-entry.ts'
+import type { Clock } from './clock.ts'
 
 /**
  * One problem found in a configuration: which option, what was expected, what was given.
@@ -172,6 +174,13 @@ export interface OptionRule<T> {
    * @returns whether the value is valid
    */
   check(value: unknown, path: string, problems: ProblemCollector): value is T
+  /**
+   * Builds the resolved value from a value that passed `check`, given the value it replaces
+   * (the default, or the current value on update). A nested section uses it to fill in its
+   * own defaults, so that a partial section keeps the rest. Without it, a valid value is kept
+   * as given (an array is copied and frozen).
+   */
+  resolve?(value: unknown, current: T): T
 }
 
 /** Bounds for numeric rules. */
@@ -313,8 +322,120 @@ export const booleanRule: OptionRule<boolean> = {
   }
 }
 
+/**
+ * A rule for an injected clock: an object with a `now()` method (see {@link Clock}).
+ *
+ * @example
+ * ```ts
+ * import { clockRule } from '@cm/config'
+ *
+ * clockRule.expected // 'a clock (an object with a now() method)'
+ * ```
+ */
+export const clockRule: OptionRule<Clock> = {
+  expected: 'a clock (an object with a now() method)',
+  check (value, path, problems): value is Clock {
+    const ok = (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { now?: unknown }).now === 'function'
+    if (!ok) {
+      problems.add(path, 'a clock (an object with a now() method)', value)
+    }
+    return ok
+  }
+}
+
 const ENTRY_EXPECTED = 'an IP address, CIDR range, multiaddr or peer ID'
 const LIST_EXPECTED = 'an array of IP addresses, CIDR ranges, multiaddrs or peer IDs'
+
+/**
+ * A rule for one allow, deny or trusted list entry: a string that {@link parseAddressEntry}
+ * accepts. A malformed entry is reported with its text and the reason.
+ *
+ * @example
+ * ```ts
+ * import { addressEntryRule, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * addressEntryRule.check('1.2.3.4/33', 'entry', problems) // false
+ * problems.problems[0]?.detail // 'the prefix length must be an integer from 0 to 32, got "33"'
+ * ```
+ */
+export const addressEntryRule: OptionRule<string> = {
+  expected: ENTRY_EXPECTED,
+  check (value, path, problems): value is string {
+    const result = tryParseAddressEntry(value)
+    if (!result.ok) {
+      problems.add(path, ENTRY_EXPECTED, value, result.reason)
+    }
+    return result.ok
+  }
+}
+
+/**
+ * Parses an allow, deny or trusted list entry by entry, handing each well-formed entry to
+ * `onEntry` as soon as it is parsed and recording every malformed one (with its index, its
+ * text and the reason) in `problems`. For callers that build something from a long list:
+ * no array of parsed entries is kept. Whatever `onEntry` built must be thrown away when
+ * this returns `false`.
+ *
+ * @param value - the list given
+ * @param path - the option's path, such as `denyList`
+ * @param problems - receives every problem found
+ * @param onEntry - called with each well-formed entry, in order
+ * @returns whether the list and every entry are well formed
+ *
+ * @example
+ * ```ts
+ * import { forEachAddressEntry, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * const texts: string[] = []
+ * forEachAddressEntry(['10.1.2.3/8', '2001:db8::1'], 'denyList', problems, entry => { texts.push(entry.text) })
+ * problems.throwIfAny()
+ * texts // ['10.0.0.0/8', '2001:db8::1']
+ * ```
+ */
+export function forEachAddressEntry (value: unknown, path: string, problems: ProblemCollector, onEntry: (entry: AddressEntry) => void): boolean {
+  if (!Array.isArray(value)) {
+    problems.add(path, LIST_EXPECTED, value)
+    return false
+  }
+  let ok = true
+  value.forEach((entry: unknown, index) => {
+    const result = tryParseAddressEntry(entry)
+    if (result.ok) {
+      onEntry(result.entry)
+    } else {
+      ok = false
+      problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
+    }
+  })
+  return ok
+}
+
+/**
+ * Parses an allow, deny or trusted list, recording every malformed entry (with its index,
+ * its text and the reason) in `problems`. This is {@link addressListRule}'s check, for
+ * callers that need the parsed entries too: each entry is parsed once.
+ *
+ * @param value - the list given
+ * @param path - the option's path, such as `denyList`
+ * @param problems - receives every problem found
+ * @returns the parsed entries, or `undefined` if the list or any entry is malformed
+ *
+ * @example
+ * ```ts
+ * import { parseAddressList, ProblemCollector } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * const entries = parseAddressList(['10.1.2.3/8'], 'denyList', problems)
+ * problems.throwIfAny()
+ * entries?.[0]?.text // '10.0.0.0/8'
+ * ```
+ */
+export function parseAddressList (value: unknown, path: string, problems: ProblemCollector): AddressEntry[] | undefined {
+  const entries: AddressEntry[] = []
+  return forEachAddressEntry(value, path, problems, entry => { entries.push(entry) }) ? entries : undefined
+}
 
 /**
  * A rule for allow, deny and trusted lists: an array of entry strings, each of which
@@ -331,19 +452,7 @@ const LIST_EXPECTED = 'an array of IP addresses, CIDR ranges, multiaddrs or peer
 export const addressListRule: OptionRule<readonly string[]> = {
   expected: LIST_EXPECTED,
   check (value, path, problems): value is readonly string[] {
-    if (!Array.isArray(value)) {
-      problems.add(path, LIST_EXPECTED, value)
-      return false
-    }
-    let ok = true
-    value.forEach((entry: unknown, index) => {
-      const result = tryParseAddressEntry(entry)
-      if (!result.ok) {
-        ok = false
-        problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
-      }
-    })
-    return ok
+    return parseAddressList(value, path, problems) !== undefined
   }
 }
 
@@ -418,8 +527,11 @@ export function resolveOptions<T extends object> (
     if (value === undefined) {
       continue
     }
-    if (schema[name].rule.check(value, `${prefix}${name}`, problems)) {
-      result[name] = Array.isArray(value) ? Object.freeze([...value]) : value
+    const rule = schema[name].rule
+    if (rule.check(value, `${prefix}${name}`, problems)) {
+      result[name] = rule.resolve !== undefined
+        ? rule.resolve(value, result[name] as T[typeof name])
+        : Array.isArray(value) ? Object.freeze([...value]) : value
     }
   }
   return result as T

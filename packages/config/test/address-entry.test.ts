@@ -1,6 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { InvalidAddressError, ipFromMultiaddr, parseAddressEntry, tryParseAddressEntry } from '../src/address-entry.ts'
+import { InvalidAddressError, ipFromMultiaddr, parseAddressEntry, readMultiaddr, tryParseAddressEntry } from '../src/address-entry.ts'
 import { CmError } from '../src/errors.ts'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
@@ -42,8 +42,21 @@ describe('parseAddressEntry()', () => {
       input,
       network: { family: 4, words: [0x01020304], prefixLength: 32, text: '1.2.3.4' },
       peerId: PEER,
-      text: `1.2.3.4/p2p/${PEER}`
+      text: `/ip4/1.2.3.4/p2p/${PEER}`
     })
+  })
+
+  it('gives an address with a peer ID a multiaddr text that parses back to the same rule', () => {
+    for (const [input, text] of [
+      [`/ip4/10.1.2.3/ipcidr/8/tcp/1/p2p/${PEER}`, `/ip4/10.0.0.0/ipcidr/8/p2p/${PEER}`],
+      [`/ip6/2001:DB8::1/p2p/${RSA_PEER}`, `/ip6/2001:db8::1/p2p/${RSA_PEER}`],
+      [`/ip6/2001:db8::/ipcidr/32/p2p/${PEER}`, `/ip6/2001:db8::/ipcidr/32/p2p/${PEER}`],
+      [`/ip6/::ffff:10.0.0.0/ipcidr/104/p2p/${PEER}`, `/ip4/10.0.0.0/ipcidr/8/p2p/${PEER}`]
+    ] as const) {
+      const entry = parseAddressEntry(input)
+      expect(entry.text).toBe(text)
+      expect(parseAddressEntry(entry.text)).toEqual({ ...entry, input: text })
+    }
   })
 
   it('gives every spelling of one rule the same text', () => {
@@ -128,5 +141,35 @@ describe('ipFromMultiaddr()', () => {
     '/ip6zone/eth0/ip4/1.2.3.4'
   ])('returns undefined for %s', address => {
     expect(ipFromMultiaddr(address)).toBeUndefined()
+  })
+})
+
+describe('readMultiaddr()', () => {
+  it.each([
+    ['/ip4/10.0.0.1/tcp/4001', { ip: '10.0.0.1', peerId: undefined, relayed: false }],
+    [`/ip4/10.0.0.1/tcp/4001/p2p/${PEER}`, { ip: '10.0.0.1', peerId: PEER, relayed: false }],
+    [`/ip6zone/eth0/ip6/fe80::1/tcp/1/p2p/${RSA_PEER}`, { ip: 'fe80::1', peerId: RSA_PEER, relayed: false }],
+    [`/p2p/${PEER}`, { ip: undefined, peerId: PEER, relayed: false }],
+    [`/dns4/example.com/tcp/443/p2p/${PEER}`, { ip: undefined, peerId: PEER, relayed: false }],
+    ['/unix/tmp%2Fsocket', { ip: undefined, peerId: undefined, relayed: false }],
+    ['/ip6zone/eth0/ip4/1.2.3.4', { ip: undefined, peerId: undefined, relayed: false }]
+  ])('reads the IP and peer ID of %s', (address, target) => {
+    expect(readMultiaddr(address)).toEqual(target)
+    expect(readMultiaddr(multiaddr(address))).toEqual(target)
+  })
+
+  it('gives the peer behind a relay, never the relay\'s IP or peer ID', () => {
+    expect(readMultiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${RSA_PEER}/p2p-circuit/p2p/${PEER}`)).toEqual({ ip: undefined, peerId: PEER, relayed: true })
+    expect(readMultiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${RSA_PEER}/p2p-circuit`)).toEqual({ ip: undefined, peerId: undefined, relayed: true })
+  })
+
+  it('gives the peer ID in canonical form when the multiaddr spells it as a CID', () => {
+    const cid = 'bafzaajaiaejcal72gwuz2or47oyxxn6b3rkwdmmkrxgkjxzy3rqt5kczyn7lcm3l'
+    expect(readMultiaddr(`/ip4/10.0.0.1/tcp/1/p2p/${cid}`)?.peerId).toBe(PEER)
+  })
+
+  it('returns undefined for a malformed multiaddr', () => {
+    expect(readMultiaddr('not a multiaddr')).toBeUndefined()
+    expect(readMultiaddr('/ip4/1.2.3')).toBeUndefined()
   })
 })

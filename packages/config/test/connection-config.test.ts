@@ -27,8 +27,19 @@ describe('DEFAULT_CONFIG', () => {
       maxDialQueueLength: 500,
       maxIncomingPendingConnections: 10,
       inboundConnectionThreshold: 5,
+      rateLimit: {
+        enabled: true,
+        ipv4PrefixLength: 32,
+        ipv6PrefixLength: 64,
+        maxKeys: 65_536,
+        tiers: [],
+        global: null
+      },
       allowList: [],
       denyList: [],
+      trustedList: [],
+      allowListDirection: 'both',
+      denyListDirection: 'both',
       dialTimeout: 10_000,
       connectionCloseTimeout: 1_000,
       reconnectRetries: 5,
@@ -47,6 +58,9 @@ describe('DEFAULT_CONFIG', () => {
     expect(Object.isFrozen(DEFAULT_CONFIG)).toBe(true)
     expect(Object.isFrozen(DEFAULT_CONFIG.allowList)).toBe(true)
     expect(Object.isFrozen(DEFAULT_CONFIG.denyList)).toBe(true)
+    expect(Object.isFrozen(DEFAULT_CONFIG.rateLimit)).toBe(true)
+    expect(Object.isFrozen(DEFAULT_CONFIG.rateLimit.tiers)).toBe(true)
+    expect(Object.isFrozen(DEFAULT_CONFIG.trustedList)).toBe(true)
   })
 })
 
@@ -92,6 +106,7 @@ describe('resolveConfig()', () => {
     expect(config.connectionHistorySize).toBe(0)
     expect(resolveConfig({ connectionHistorySize: MAX_CONNECTION_HISTORY_SIZE }).connectionHistorySize).toBe(1_000_000)
     expect(config.inboundConnectionThreshold).toBe(0)
+    expect(resolveConfig({ inboundConnectionThreshold: 1_000_000 }).inboundConnectionThreshold).toBe(1_000_000)
   })
 
   describe('counts must be integers in range', () => {
@@ -101,7 +116,7 @@ describe('resolveConfig()', () => {
       ['maxParallelDials', 'an integer >= 1', 0],
       ['maxDialQueueLength', 'an integer >= 0', -1],
       ['maxIncomingPendingConnections', 'an integer >= 1', 0],
-      ['inboundConnectionThreshold', 'an integer >= 0', -1],
+      ['inboundConnectionThreshold', 'an integer >= 0 and <= 1000000', -1],
       ['reconnectRetries', 'an integer >= 0', -1],
       ['connectionHistorySize', 'an integer >= 0 and <= 1000000', -1]
     ] as const
@@ -117,6 +132,30 @@ describe('resolveConfig()', () => {
       expect(problemsOf({ [name]: '5' })).toEqual([`Expected \`${name}\` to be ${expected}, got "5" (string)`])
       expect(problemsOf({ [name]: null })).toEqual([`Expected \`${name}\` to be ${expected}, got null`])
     })
+  })
+
+  it('inboundConnectionThreshold is at most 1000000 (rateLimit.enabled turns limiting off)', () => {
+    expect(problemsOf({ inboundConnectionThreshold: 1_000_001 })).toEqual(['Expected `inboundConnectionThreshold` to be an integer >= 0 and <= 1000000, got 1000001 (number)'])
+  })
+
+  it('rateLimit may be given in part; the rest keeps its defaults', () => {
+    const config = resolveConfig({ rateLimit: { ipv6PrefixLength: 56, tiers: [{ limit: 50 }] } })
+    expect(config.rateLimit).toEqual({
+      ...DEFAULT_CONFIG.rateLimit,
+      ipv6PrefixLength: 56,
+      tiers: [{ name: 'ipv4/24+ipv6/48', limit: 50, windowMs: 1_000, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }]
+    })
+    expect(Object.isFrozen(config.rateLimit)).toBe(true)
+    expect(Object.isFrozen(config.rateLimit.tiers[0])).toBe(true)
+  })
+
+  it('rateLimit problems are reported with their full paths, with the others', () => {
+    expect(problemsOf({ maxConnections: 0, rateLimit: { maxKeys: 0, tiers: [{ limit: 1, ipv6PrefixLength: 129 }] } })).toEqual([
+      'Expected `maxConnections` to be an integer >= 1, got 0 (number)',
+      'Expected `rateLimit.maxKeys` to be an integer >= 1 and <= 16777216, got 0 (number)',
+      'Expected `rateLimit.tiers[0].ipv6PrefixLength` to be an integer >= 0 and <= 128, got 129 (number)'
+    ])
+    expect(problemsOf({ rateLimit: true })).toEqual(['Expected `rateLimit` to be an object of rate-limit options, got true (boolean)'])
   })
 
   describe('durations are milliseconds > 0 that timers accept', () => {
@@ -211,13 +250,13 @@ describe('resolveConfig()', () => {
     })
   })
 
-  describe('allow and deny lists', () => {
-    it.each(['allowList', 'denyList'] as const)('%s accepts every entry form', name => {
+  describe('allow, deny and trusted lists', () => {
+    it.each(['allowList', 'denyList', 'trustedList'] as const)('%s accepts every entry form', name => {
       const entries = ['10.0.0.1', '10.0.0.0/8', '2001:db8::/32', '/ip4/1.2.3.4/tcp/4001', '/ip6/2001:db8::/ipcidr/48', '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA']
       expect(resolveConfig({ [name]: entries })[name]).toEqual(entries)
     })
 
-    it.each(['allowList', 'denyList'] as const)('%s must be an array', name => {
+    it.each(['allowList', 'denyList', 'trustedList'] as const)('%s must be an array', name => {
       expect(problemsOf({ [name]: '10.0.0.0/8' })).toEqual([`Expected \`${name}\` to be an array of IP addresses, CIDR ranges, multiaddrs or peer IDs, got "10.0.0.0/8" (string)`])
     })
 
@@ -228,6 +267,19 @@ describe('resolveConfig()', () => {
         'Expected `denyList[3]` to be an IP address, CIDR range, multiaddr or peer ID, got "example.com" (string): hostnames are not resolved; give an IP address, a CIDR range, a multiaddr or a peer ID',
         'Expected `denyList[4]` to be an IP address, CIDR range, multiaddr or peer ID, got "/dns4/a.com" (string): /dns4 names are not resolved; give an /ip4 or /ip6 address'
       ])
+    })
+  })
+
+  describe('list directions', () => {
+    it.each(['allowListDirection', 'denyListDirection'] as const)('%s accepts both, inbound and outbound', name => {
+      for (const direction of ['both', 'inbound', 'outbound'] as const) {
+        expect(resolveConfig({ [name]: direction })[name]).toBe(direction)
+      }
+    })
+
+    it.each(['allowListDirection', 'denyListDirection'] as const)('%s refuses anything else', name => {
+      expect(problemsOf({ [name]: 'in' })).toEqual([`Expected \`${name}\` to be one of "both", "inbound", "outbound", got "in" (string)`])
+      expect(problemsOf({ [name]: true })).toEqual([`Expected \`${name}\` to be one of "both", "inbound", "outbound", got true (boolean)`])
     })
   })
 
@@ -292,6 +344,14 @@ describe('updateConfig()', () => {
     expect(updateConfig(config, { maxConnections: undefined }).maxConnections).toBe(100)
   })
 
+  it('merges a partial rateLimit into the current one', () => {
+    const config = resolveConfig({ rateLimit: { maxKeys: 1_000, global: { limit: 100 } } })
+    const updated = updateConfig(config, { rateLimit: { ipv4PrefixLength: 24 } })
+    expect(updated.rateLimit).toEqual({ ...config.rateLimit, ipv4PrefixLength: 24 })
+    expect(updateConfig(config, { rateLimit: { global: null } }).rateLimit.global).toBeNull()
+    expect(updateConfig(config, {}).rateLimit).toBe(config.rateLimit)
+  })
+
   it('validates the change like resolveConfig, against the unchanged options too', () => {
     const config = resolveConfig({ maxConnectionsPerPeer: 5 })
     expect(() => updateConfig(config, { maxConnections: 4 })).toThrow(InvalidConfigError)
@@ -305,6 +365,13 @@ describe('changedOptions()', () => {
     const before = resolveConfig({ denyList: ['10.0.0.0/8'] })
     expect(changedOptions(before, updateConfig(before, { denyList: ['10.0.0.0/8'], dialTimeout: 10_000 }))).toEqual([])
     expect(changedOptions(before, updateConfig(before, { maxConnections: 10, denyList: [] }))).toEqual(['maxConnections', 'denyList'])
+  })
+
+  it('compares sections by their contents', () => {
+    const before = resolveConfig({ rateLimit: { tiers: [{ limit: 5 }] } })
+    expect(changedOptions(before, updateConfig(before, { rateLimit: { maxKeys: 65_536, tiers: [{ limit: 5 }] } }))).toEqual([])
+    expect(changedOptions(before, updateConfig(before, { rateLimit: { tiers: [{ limit: 6 }] } }))).toEqual(['rateLimit'])
+    expect(changedOptions(before, updateConfig(before, { rateLimit: { global: { limit: 1 } } }))).toEqual(['rateLimit'])
   })
 })
 

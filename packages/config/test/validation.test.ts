@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import {
+  addressEntryRule,
   booleanRule,
+  clockRule,
   describeValue,
   durationRule,
   finiteNumberRule,
+  forEachAddressEntry,
   integerRule,
   InvalidConfigError,
   oneOfRule,
+  parseAddressList,
   ProblemCollector,
   resolveOptions
 } from '../src/validation.ts'
@@ -67,6 +71,47 @@ describe('rules', () => {
     expect(problems.problems[0]?.message).toBe('Expected `choice` to be one of "a", "b", got "c" (string)')
   })
 
+  it('clockRule accepts objects with a now() method and nothing else', () => {
+    const problems = new ProblemCollector()
+    expect(clockRule.check({ now: () => 0 }, 'clock', problems)).toBe(true)
+    expect(clockRule.check(Date, 'clock', problems)).toBe(true)
+    expect(clockRule.check({ now: 5 }, 'clock', problems)).toBe(false)
+    expect(clockRule.check(null, 'clock', problems)).toBe(false)
+    expect(problems.problems.map(problem => problem.message)).toEqual([
+      'Expected `clock` to be a clock (an object with a now() method), got an object (Object)',
+      'Expected `clock` to be a clock (an object with a now() method), got null'
+    ])
+  })
+
+  it('addressEntryRule accepts one entry and reports a malformed one with the reason', () => {
+    const problems = new ProblemCollector()
+    expect(addressEntryRule.check('10.0.0.0/8', 'entry', problems)).toBe(true)
+    expect(addressEntryRule.check('1.2.3.4/33', 'deny[0].entry', problems)).toBe(false)
+    expect(addressEntryRule.check(7, 'other', problems)).toBe(false)
+    expect(problems.problems.map(problem => problem.message)).toEqual([
+      'Expected `deny[0].entry` to be an IP address, CIDR range, multiaddr or peer ID, got "1.2.3.4/33" (string): the prefix length must be an integer from 0 to 32, got "33"',
+      'Expected `other` to be an IP address, CIDR range, multiaddr or peer ID, got 7 (number): expected a string, got number'
+    ])
+  })
+
+  it('forEachAddressEntry() hands over each well-formed entry in order, and reports every malformed one', () => {
+    const problems = new ProblemCollector()
+    const texts: string[] = []
+    expect(forEachAddressEntry(['10.1.2.3/8', 'nope', '2001:DB8::1'], 'denyList', problems, entry => { texts.push(entry.text) })).toBe(false)
+    expect(texts).toEqual(['10.0.0.0/8', '2001:db8::1'])
+    expect(problems.problems.map(problem => problem.path)).toEqual(['denyList[1]'])
+    expect(forEachAddressEntry({}, 'allowList', problems, () => { throw new Error('not called') })).toBe(false)
+    expect(forEachAddressEntry([], 'allowList', problems, () => { throw new Error('not called') })).toBe(true)
+  })
+
+  it('parseAddressList() returns the parsed entries, or reports every malformed one', () => {
+    const problems = new ProblemCollector()
+    expect(parseAddressList(['10.1.2.3/8', '2001:db8::1'], 'denyList', problems)?.map(entry => entry.text)).toEqual(['10.0.0.0/8', '2001:db8::1'])
+    expect(parseAddressList(['10.0.0.0/8', 'nope', '256.1.1.1'], 'allowList', problems)).toBeUndefined()
+    expect(parseAddressList('10.0.0.0/8', 'trustedList', problems)).toBeUndefined()
+    expect(problems.problems.map(problem => problem.path)).toEqual(['allowList[1]', 'allowList[2]', 'trustedList'])
+  })
+
   it('booleanRule refuses truthy non-booleans', () => {
     const problems = new ProblemCollector()
     expect(booleanRule.check(1, 'flag', problems)).toBe(false)
@@ -91,6 +136,26 @@ describe('resolveOptions()', () => {
   it('uses base values instead of defaults for updates', () => {
     const problems = new ProblemCollector()
     expect(resolveOptions(schema, { mode: 'b' }, problems, { base: { limit: 7, mode: 'a' } })).toEqual({ limit: 7, mode: 'b' })
+  })
+
+  it('builds a valid value with its rule\'s resolve(), given the value it replaces', () => {
+    // A nested section: a partial object keeps the rest of the value it replaces.
+    type Section = { limit: number, mode: 'a' | 'b' }
+    const sectionRule = {
+      expected: 'a section',
+      check: (value: unknown, path: string, problems: ProblemCollector): value is Section => {
+        const before = problems.problems.length
+        resolveOptions(schema, value, problems, { path })
+        return problems.problems.length === before
+      },
+      resolve: (value: unknown, current: Section): Section => resolveOptions(schema, value, new ProblemCollector(), { base: current })
+    }
+    const outer = { section: { default: { limit: 10, mode: 'a' as 'a' | 'b' }, rule: sectionRule } }
+    const problems = new ProblemCollector()
+    expect(resolveOptions(outer, { section: { mode: 'b' } }, problems)).toEqual({ section: { limit: 10, mode: 'b' } })
+    expect(resolveOptions(outer, { section: { limit: 2 } }, problems, { base: { section: { limit: 5, mode: 'b' } } })).toEqual({ section: { limit: 2, mode: 'b' } })
+    expect(resolveOptions(outer, { section: { limit: 0 } }, problems)).toEqual({ section: { limit: 10, mode: 'a' } })
+    expect(problems.problems.map(problem => problem.path)).toEqual(['section.limit'])
   })
 
   it('ProblemCollector.throwIfAny() throws nothing when there is no problem', () => {

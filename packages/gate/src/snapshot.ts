@@ -1,0 +1,122 @@
+import { addressEntryRule, describeValue, finiteNumberRule, parseAddressList, ProblemCollector, tryParseAddressEntry } from '@cm/config'
+import { InvalidSnapshotError } from './errors.ts'
+import type { AddressEntry } from '@cm/config'
+
+/**
+ * A gate's lists as plain JSON, from {@link DefaultGate.toJSON}, to persist and reload
+ * with {@link DefaultGate.load} or {@link DefaultGate.fromJSON}.
+ *
+ * Expiry times are stored as time remaining when the snapshot was taken, with the wall
+ * time of the snapshot (`savedAt`), because the gate's clock is monotonic and means
+ * nothing after a restart. Loading subtracts the wall time passed since `savedAt`, so a
+ * ban keeps counting down while the snapshot sits on disk.
+ *
+ * @example
+ * ```ts
+ * import type { GateSnapshot } from '@cm/gate'
+ *
+ * const snapshot: GateSnapshot = {
+ *   version: 1,
+ *   savedAt: Date.now(),
+ *   deny: [{ entry: '10.0.0.0/8' }, { entry: '192.0.2.7', expiresInMs: 600_000 }],
+ *   allow: [],
+ *   trusted: ['/ip4/192.0.2.1/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA']
+ * }
+ * ```
+ */
+export interface GateSnapshot {
+  /** The snapshot format: 1. */
+  readonly version: 1
+  /** Wall time of the snapshot, milliseconds since the Unix epoch (`Date.now()`). */
+  readonly savedAt: number
+  /** The deny list: every rule's canonical text, and the time left on timed rules. */
+  readonly deny: readonly GateSnapshotDenyEntry[]
+  /** The allow list: every rule's canonical text. */
+  readonly allow: readonly string[]
+  /** The trusted list: every rule's canonical text. */
+  readonly trusted: readonly string[]
+}
+
+/** One deny rule in a {@link GateSnapshot}. */
+export interface GateSnapshotDenyEntry {
+  /** The rule's canonical text (any form {@link DefaultGate.deny} accepts when loading). */
+  readonly entry: string
+  /** For a timed rule: milliseconds left when the snapshot was taken (> 0). */
+  readonly expiresInMs?: number
+}
+
+const remainingRule = finiteNumberRule({ min: 0, exclusiveMin: true })
+const savedAtRule = finiteNumberRule()
+
+/** A snapshot that passed {@link readSnapshot}, its entries parsed. */
+export interface ParsedSnapshot {
+  readonly savedAt: number
+  readonly deny: ReadonlyArray<{ readonly entry: AddressEntry, readonly expiresInMs: number | undefined }>
+  readonly allow: readonly AddressEntry[]
+  readonly trusted: readonly AddressEntry[]
+}
+
+/**
+ * Checks and parses a snapshot read from JSON, reporting every problem at once.
+ *
+ * @throws {@link InvalidSnapshotError} listing every problem
+ */
+export function readSnapshot (value: unknown): ParsedSnapshot {
+  const problems = new ProblemCollector()
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.add('snapshot', 'a gate snapshot object', value)
+    throw new InvalidSnapshotError(problems.problems)
+  }
+  const snapshot = value as Record<string, unknown>
+  for (const key of Object.keys(snapshot)) {
+    if (!['version', 'savedAt', 'deny', 'allow', 'trusted'].includes(key)) {
+      unknownField(problems, key, 'a snapshot has `version`, `savedAt`, `deny`, `allow` and `trusted`', snapshot[key])
+    }
+  }
+  if (snapshot['version'] !== 1) {
+    problems.add('version', '1', snapshot['version'])
+  }
+  savedAtRule.check(snapshot['savedAt'], 'savedAt', problems)
+  const deny: Array<{ entry: AddressEntry, expiresInMs: number | undefined }> = []
+  const denyItems = snapshot['deny']
+  if (!Array.isArray(denyItems)) {
+    problems.add('deny', 'an array of { entry, expiresInMs? } objects', denyItems)
+  } else {
+    denyItems.forEach((item: unknown, index) => {
+      const path = `deny[${index}]`
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        problems.add(path, 'an object { entry, expiresInMs? }', item)
+        return
+      }
+      const record = item as Record<string, unknown>
+      for (const key of Object.keys(record)) {
+        if (key !== 'entry' && key !== 'expiresInMs') {
+          unknownField(problems, `${path}.${key}`, 'a deny entry has `entry` and `expiresInMs`', record[key])
+        }
+      }
+      const expiresInMs = record['expiresInMs']
+      const timingOk = expiresInMs === undefined || remainingRule.check(expiresInMs, `${path}.expiresInMs`, problems)
+      const parsed = tryParseAddressEntry(record['entry'])
+      if (!parsed.ok) {
+        addressEntryRule.check(record['entry'], `${path}.entry`, problems)
+      } else if (timingOk) {
+        deny.push({ entry: parsed.entry, expiresInMs })
+      }
+    })
+  }
+  const allow = parseAddressList(snapshot['allow'], 'allow', problems)
+  const trusted = parseAddressList(snapshot['trusted'], 'trusted', problems)
+  if (problems.problems.length > 0 || allow === undefined || trusted === undefined) {
+    throw new InvalidSnapshotError(problems.problems)
+  }
+  return { savedAt: snapshot['savedAt'] as number, deny, allow, trusted }
+}
+
+function unknownField (problems: ProblemCollector, path: string, known: string, value: unknown): void {
+  problems.addProblem({
+    path,
+    expected: 'a known field',
+    received: describeValue(value),
+    message: `Unknown field \`${path}\`; ${known}`
+  })
+}

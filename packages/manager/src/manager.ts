@@ -21,7 +21,7 @@ import type { Clock, ConnectionConfig, ConnectionConfigInit, ListenerErrorHandle
 import type { DefaultGate, GateVerdict } from '@cm/gate'
 import type { PruneCandidate, PruneReason, PruneStrategy, ProtectionRegistry } from '@cm/pruner'
 import type { RateLimiter, RateLimiterStats } from '@cm/rate-limit'
-import type { CloseReason, ConnectionRecord, ConnectionTracker } from '@cm/state'
+import type { CloseReason, ConnectionRecord, ConnectionState, ConnectionTracker } from '@cm/state'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What an upgrade (a handshake) learnt about the remote end. */
@@ -188,6 +188,9 @@ interface PendingReconnect {
 
 type Candidate = PruneCandidate & { readonly entryId: number }
 
+/** A connection's state, read afresh (calls in between may have changed it). */
+const stateOf = (entry: { readonly record: ConnectionRecord }): ConnectionState => entry.record.state
+
 const zeroReasons = <K extends string>(keys: readonly K[]): Record<K, number> =>
   Object.fromEntries(keys.map(key => [key, 0])) as Record<K, number>
 
@@ -248,8 +251,6 @@ export class ConnectionManager<Raw> {
   readonly #reconnectCounts = { attempts: 0, successes: 0, failures: 0 }
   #dialFailures = 0
   #closeTimeouts = 0
-  /** Prune reasons of victims being closed, by connection ID, for the close callback. */
-  readonly #pruning = new Map<number, PruneReason>()
 
   /**
    * @param init - the transport, the config and the hooks
@@ -468,7 +469,7 @@ export class ConnectionManager<Raw> {
     }
     options.signal?.throwIfAborted()
     const text = address.toString()
-    const peer = options.peer ?? readMultiaddr(text).peer
+    const peer = options.peer ?? readMultiaddr(text)?.peerId
     this.#checkDial(text, peer)
     const keys = peer === undefined ? [text] : [text, `/p2p/${peer}`]
     const connection = await this.#dialQueue.dial(keys, async signal => await this.#runDial(text, peer, signal), {
@@ -704,13 +705,15 @@ export class ConnectionManager<Raw> {
     return false
   }
 
-  #checkDial (address: string, peer: string | undefined): void {
+  /** The gate's verdict on a dial; throws (and reports) a refusal. */
+  #checkDial (address: string, peer: string | undefined): GateVerdict {
     const verdict: GateVerdict = this.gate.check(address, peer === undefined ? { direction: 'outbound' } : { direction: 'outbound', peer })
     if (!verdict.allowed) {
-      const remote = { ip: readMultiaddr(address).ip, multiaddr: address }
+      const remote = { ip: readMultiaddr(address)?.ip, multiaddr: address }
       this.#deny('outbound', remote, peer, verdict.reason, verdict.rule)
       throw new DialDeniedError(address, verdict.reason, verdict.rule)
     }
+    return verdict
   }
 
   #deny (direction: 'inbound' | 'outbound', remote: RemoteAddress, peer: string | undefined, reason: RefusalReason, rule?: string, retryAfterMs?: number): void {
@@ -743,9 +746,8 @@ export class ConnectionManager<Raw> {
 
   async #runDial (address: string, peer: string | undefined, jobSignal: AbortSignal): Promise<ManagedConnection<Raw>> {
     // The rules may have changed while the dial waited in the queue.
-    this.#checkDial(address, peer)
-    const remote: RemoteAddress = { ip: readMultiaddr(address).ip, multiaddr: address }
-    const gateVerdict = this.gate.check(address, peer === undefined ? { direction: 'outbound' } : { direction: 'outbound', peer })
+    const gateVerdict = this.#checkDial(address, peer)
+    const remote: RemoteAddress = { ip: readMultiaddr(address)?.ip, multiaddr: address }
     const record = this.connections.add({ direction: 'outbound', remoteAddress: address, ...(remote.ip === undefined ? {} : { remoteIp: remote.ip }), ...(peer === undefined ? {} : { peer }) })
     const entry = this.#track(record, remote, gateVerdict.allowed && gateVerdict.trusted)
     const timeout = this.#timer(this.#config.dialTimeout)
@@ -799,7 +801,7 @@ export class ConnectionManager<Raw> {
       return false
     }
     this.#maybePrune()
-    if (entry.record.state !== 'open') {
+    if (stateOf(entry) !== 'open') {
       return false
     }
     if (this.#onConnection !== undefined) {
@@ -917,13 +919,14 @@ export class ConnectionManager<Raw> {
   #failPending (entry: Entry<Raw>, reason: CloseReason, error: unknown): void {
     this.#releasePending(entry)
     entry.pendingController.abort()
-    if (entry.raw !== undefined) {
-      this.#transport.abort(entry.raw)
-    }
+    // Record the close first: destroying the socket reports a close of its own.
     if (entry.record.state === 'pending') {
       this.connections.close(entry.record.id, reason, error instanceof Error ? error : undefined)
     }
     this.#entries.delete(entry.record.id)
+    if (entry.raw !== undefined) {
+      this.#transport.abort(entry.raw)
+    }
   }
 
   /** The raw connection closed (by the remote, an error, or our own close). */

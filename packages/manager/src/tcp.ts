@@ -25,8 +25,7 @@
 import { createServer, Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { CmError } from '@cm/config'
-import type { Listener, RemoteAddress, Transport } from './transport.ts'
-import type { AbortOptions } from '@cm/config'
+import type { Listener, RemoteAddress, SignalOptions, Transport } from './transport.ts'
 import type { Server } from 'node:net'
 
 /**
@@ -115,7 +114,7 @@ class TcpTransport implements Transport<Socket> {
     this.#options = options
   }
 
-  async dial (address: string, options: Required<AbortOptions>): Promise<Socket> {
+  async dial (address: string, options: SignalOptions): Promise<Socket> {
     const { host, port, family } = toHostPort(address)
     const { signal } = options
     signal.throwIfAborted()
@@ -174,7 +173,7 @@ class TcpTransport implements Transport<Socket> {
     }
   }
 
-  async close (raw: Socket, options: Required<AbortOptions>): Promise<void> {
+  async close (raw: Socket, options: SignalOptions): Promise<void> {
     const { signal } = options
     if (raw.destroyed) {
       return

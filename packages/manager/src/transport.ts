@@ -1,5 +1,3 @@
-import type { AbortOptions } from '@cm/config'
-
 /**
  * What the manager needs from a transport, so that its core works over any of them. A
  * binding for Node's `net` module (TCP over IPv4 and IPv6) ships as `@cm/manager/tcp`.
@@ -20,7 +18,7 @@ export interface Transport<Raw> {
    * Opens a connection to `address` (a multiaddr string such as `/ip4/127.0.0.1/tcp/4001`).
    * Rejects with `signal.reason` when the signal aborts first, leaving nothing open.
    */
-  dial(address: string, options: Required<AbortOptions>): Promise<Raw>
+  dial(address: string, options: SignalOptions): Promise<Raw>
 
   /**
    * Starts accepting connections on `address`, passing each to `onConnection` at once
@@ -32,7 +30,7 @@ export interface Transport<Raw> {
    * Closes a connection gracefully and resolves when it is fully closed. Rejects with
    * `signal.reason` if the signal aborts first; the manager then calls {@link abort}.
    */
-  close(raw: Raw, options: Required<AbortOptions>): Promise<void>
+  close(raw: Raw, options: SignalOptions): Promise<void>
 
   /** Destroys a connection at once (no graceful close). Must not throw. */
   abort(raw: Raw, error?: Error): void
@@ -45,6 +43,12 @@ export interface Transport<Raw> {
    * or an error destroyed it), or when it is closed or aborted locally.
    */
   onClose(raw: Raw, listener: (error?: Error) => void): void
+}
+
+/** The signal a transport operation must obey (always given, unlike `AbortOptions`). */
+export interface SignalOptions {
+  /** Aborts the operation; it then rejects with `signal.reason` and leaves nothing open. */
+  readonly signal: AbortSignal
 }
 
 /** The remote end of a raw connection. */

@@ -56,9 +56,14 @@ export type {
 } from './events.ts'
 export { ConnectionManager, createConnectionManager } from './manager.ts'
 export type {
+  ConnectionFigures,
   ConnectionManagerInit,
   DialOptions,
+  DialQueueFigures,
   DirectionFigures,
+  GateFigures,
+  PendingInboundFigures,
+  ReconnectFigures,
   ManagedConnection,
   ManagerDenyOptions,
   ManagerMetrics,
@@ -66,4 +71,4 @@ export type {
   UpgradeContext,
   UpgradeResult
 } from './manager.ts'
-export type { Listener, RemoteAddress, Transport } from './transport.ts'
+export type { Listener, RemoteAddress, SignalOptions, Transport } from './transport.ts'

@@ -121,42 +121,88 @@ export interface DirectionFigures {
   readonly outbound: number
 }
 
+/** Connections by state and direction. */
+export interface ConnectionFigures {
+  /** Accepted or dialling, not yet open. */
+  readonly pending: DirectionFigures
+  /** Open. */
+  readonly open: DirectionFigures
+  /** Closing gracefully. */
+  readonly closing: DirectionFigures
+}
+
+/** Inbound connections accepted and not yet open. */
+export interface PendingInboundFigures {
+  /** All of them. */
+  readonly total: number
+  /** Those that count against `maxIncomingPendingConnections` (trusted ones do not). */
+  readonly limited: number
+}
+
+/** The dial queue's figures. */
+export interface DialQueueFigures {
+  /** Dials running now. */
+  readonly running: number
+  /** Dials waiting now. */
+  readonly queued: number
+  /** Dials refused because the queue was full, since start. */
+  readonly refused: number
+  /** Dials joined to one already queued or running, since start. */
+  readonly joined: number
+  /** Dials started, since start. */
+  readonly started: number
+  /** Mean milliseconds a started dial waited in the queue. */
+  readonly meanWaitMs: number
+  /** The longest wait of a started dial, milliseconds. */
+  readonly maxWaitMs: number
+}
+
+/** Reconnection figures. */
+export interface ReconnectFigures {
+  /** Redials scheduled, since start. */
+  readonly attempts: number
+  /** Redials that succeeded, since start. */
+  readonly successes: number
+  /** Connections given up on, since start. */
+  readonly failures: number
+  /** Redials waiting for their delay now. */
+  readonly scheduled: number
+}
+
+/** Rules on the gate's lists. */
+export interface GateFigures {
+  /** Deny rules. */
+  readonly deny: number
+  /** Allow rules. */
+  readonly allow: number
+  /** Trusted rules. */
+  readonly trusted: number
+}
+
 /** A snapshot of the manager's figures, plain JSON, for monitoring. */
 export interface ManagerMetrics {
   /** Connections by state and direction. */
-  readonly connections: {
-    readonly pending: DirectionFigures
-    readonly open: DirectionFigures
-    readonly closing: DirectionFigures
-  }
-  /** Inbound connections accepted but not yet open, and how many of them count against `maxIncomingPendingConnections` (trusted ones do not). */
-  readonly pendingInbound: { readonly total: number, readonly limited: number }
+  readonly connections: ConnectionFigures
+  /** Inbound connections accepted but not yet open. */
+  readonly pendingInbound: PendingInboundFigures
   /** Connections opened since start, by direction. */
   readonly opened: DirectionFigures
   /** Refusals since start, by reason. */
   readonly refused: Readonly<Record<RefusalReason, number>>
   /** The dial queue. */
-  readonly dialQueue: {
-    readonly running: number
-    readonly queued: number
-    readonly refused: number
-    readonly joined: number
-    readonly started: number
-    readonly meanWaitMs: number
-    readonly maxWaitMs: number
-  }
+  readonly dialQueue: DialQueueFigures
   /** Dials that failed (error or timeout), since start. */
   readonly dialFailures: number
   /** Connections pruned since start, by reason. */
   readonly pruned: Readonly<Record<PruneReason, number>>
   /** Reconnection since start. */
-  readonly reconnects: { readonly attempts: number, readonly successes: number, readonly failures: number, readonly scheduled: number }
+  readonly reconnects: ReconnectFigures
   /** Graceful closes that ran out of time and were destroyed, since start. */
   readonly closeTimeouts: number
   /** The rate limiter's own figures. */
   readonly rateLimit: RateLimiterStats
   /** Rules on the gate's lists. */
-  readonly gate: { readonly deny: number, readonly allow: number, readonly trusted: number }
+  readonly gate: GateFigures
 }
 
 interface Entry<Raw> {
@@ -280,7 +326,7 @@ export class ConnectionManager<Raw> {
       denyListDirection: config.denyListDirection,
       allowListDirection: config.allowListDirection,
       clock: this.#clock
-    }) as DefaultGate
+    })
     this.#limiter = this.#createLimiter(config)
     this.#pruner = new Pruner<Candidate>({
       config,
@@ -355,7 +401,7 @@ export class ConnectionManager<Raw> {
       for (const pending of this.#reconnects) {
         this.#cancelReconnect(pending)
       }
-      this.#pruner.stop()
+      await this.#pruner.stop()
       const listeners = [...this.#listeners]
       this.#listeners.clear()
       await Promise.allSettled(listeners.map(async listener => { await listener.close() }))
@@ -420,10 +466,14 @@ export class ConnectionManager<Raw> {
       this.#limitedPendingInbound++
     }
     this.#transport.onClose(raw, error => { this.#onRawClose(entry, error) })
+    if (this.#upgrade === undefined) {
+      // Nothing to wait for: no timer, no signal.
+      return this.#open(entry, undefined) ? entry.managed : undefined
+    }
     const timeout = this.#timer(this.#config.inboundUpgradeTimeout)
     const signal = AbortSignal.any([timeout.signal, entry.pendingController.signal, this.#shutdown.signal])
     try {
-      const result = this.#upgrade === undefined ? undefined : await this.#upgrade(raw, { direction: 'inbound', remoteAddress: remote, signal })
+      const result = await this.#upgrade(raw, { direction: 'inbound', remoteAddress: remote, signal })
       signal.throwIfAborted()
       return this.#open(entry, result ?? undefined) ? entry.managed : undefined
     } catch (error) {

@@ -19,8 +19,7 @@
  * @packageDocumentation
  */
 import { Counter, Gauge } from 'prom-client'
-import { REFUSAL_REASONS } from './events.ts'
-import type { ConnectionManager } from './manager.ts'
+import type { ConnectionManager, ManagerMetrics } from './manager.ts'
 import type { Registry } from 'prom-client'
 
 /** Options of {@link registerPrometheusMetrics}. */
@@ -33,7 +32,6 @@ export interface PrometheusMetricsOptions {
 
 const STATES = ['pending', 'open', 'closing'] as const
 const DIRECTIONS = ['inbound', 'outbound'] as const
-const PRUNE_REASONS = ['max-connections', 'high-watermark', 'max-connections-per-peer'] as const
 
 /**
  * Registers the manager's metrics in a `prom-client` registry:
@@ -72,127 +70,69 @@ const PRUNE_REASONS = ['max-connections', 'high-watermark', 'max-connections-per
 export function registerPrometheusMetrics (manager: ConnectionManager<any>, options: PrometheusMetricsOptions): Record<string, Gauge | Counter> {
   const prefix = options.prefix ?? 'cm_'
   const registers = [options.registry]
-  const name = (base: string): string => `${prefix}${base}`
-  /** Sets a counter to an absolute total read from the manager (totals only grow). */
-  const setTotal = (counter: Counter, labels: Record<string, string>, total: number): void => {
-    counter.reset()
-    counter.inc(labels, total)
+  /** Values by label value, or one value for a metric without labels. */
+  type Read = () => Record<string, number> | number
+  const labelled = (read: Read, label: string | undefined, apply: (labels: Record<string, string>, value: number) => void): void => {
+    const values = read()
+    if (typeof values === 'number' || label === undefined) {
+      apply({}, typeof values === 'number' ? values : 0)
+      return
+    }
+    for (const [key, value] of Object.entries(values)) apply({ [label]: key }, value)
   }
-  const metrics: Record<string, Gauge | Counter> = {}
-  metrics['connections'] = new Gauge({
-    name: name('connections'),
-    help: 'Connections held, by state and direction',
-    labelNames: ['state', 'direction'],
+  /** A gauge read from the manager at each scrape. */
+  const gauge = (name: string, help: string, label: string | undefined, read: Read): Gauge => new Gauge({
+    name: `${prefix}${name}`,
+    help,
+    labelNames: label === undefined ? [] : [label],
     registers,
     collect () {
-      const { connections } = manager.metrics()
-      for (const state of STATES) {
-        for (const direction of DIRECTIONS) this.set({ state, direction }, connections[state][direction])
+      this.reset()
+      labelled(read, label, (labels, value) => { this.set(labels, value) })
+    }
+  })
+  /** A counter set to the manager's running total at each scrape (totals only grow). */
+  const total = (name: string, help: string, label: string | undefined, read: Read): Counter => new Counter({
+    name: `${prefix}${name}`,
+    help,
+    labelNames: label === undefined ? [] : [label],
+    registers,
+    collect () {
+      this.reset()
+      labelled(read, label, (labels, value) => { this.inc(labels, value) })
+    }
+  })
+  const metrics = (): ManagerMetrics => manager.metrics()
+  return {
+    connections: new Gauge({
+      name: `${prefix}connections`,
+      help: 'Connections held, by state and direction',
+      labelNames: ['state', 'direction'],
+      registers,
+      collect () {
+        const { connections } = metrics()
+        for (const state of STATES) {
+          for (const direction of DIRECTIONS) this.set({ state, direction }, connections[state][direction])
+        }
       }
-    }
-  })
-  metrics['opened'] = new Counter({
-    name: name('connections_opened_total'),
-    help: 'Connections opened, by direction',
-    labelNames: ['direction'],
-    registers,
-    collect () {
-      const { opened } = manager.metrics()
-      this.reset()
-      for (const direction of DIRECTIONS) this.inc({ direction }, opened[direction])
-    }
-  })
-  metrics['refused'] = new Counter({
-    name: name('connections_refused_total'),
-    help: 'Connections and dials refused, by reason',
-    labelNames: ['reason'],
-    registers,
-    collect () {
-      const { refused } = manager.metrics()
-      this.reset()
-      for (const reason of REFUSAL_REASONS) this.inc({ reason }, refused[reason])
-    }
-  })
-  metrics['pruned'] = new Counter({
-    name: name('connections_pruned_total'),
-    help: 'Connections pruned, by reason',
-    labelNames: ['reason'],
-    registers,
-    collect () {
-      const { pruned } = manager.metrics()
-      this.reset()
-      for (const reason of PRUNE_REASONS) this.inc({ reason }, pruned[reason])
-    }
-  })
-  metrics['pendingInbound'] = new Gauge({
-    name: name('pending_inbound'),
-    help: 'Inbound connections accepted and not yet open',
-    registers,
-    collect () { this.set(manager.metrics().pendingInbound.total) }
-  })
-  metrics['dialQueue'] = new Gauge({
-    name: name('dial_queue'),
-    help: 'Dials running and waiting',
-    labelNames: ['state'],
-    registers,
-    collect () {
-      const { dialQueue } = manager.metrics()
-      this.set({ state: 'running' }, dialQueue.running)
-      this.set({ state: 'queued' }, dialQueue.queued)
-    }
-  })
-  metrics['dialQueueRefused'] = new Counter({
-    name: name('dial_queue_refused_total'),
-    help: 'Dials refused because the dial queue was full',
-    registers,
-    collect () { setTotal(this, {}, manager.metrics().dialQueue.refused) }
-  })
-  metrics['dialFailures'] = new Counter({
-    name: name('dial_failures_total'),
-    help: 'Dials that failed or timed out',
-    registers,
-    collect () { setTotal(this, {}, manager.metrics().dialFailures) }
-  })
-  metrics['reconnects'] = new Counter({
-    name: name('reconnects_total'),
-    help: 'Reconnect attempts, successes and final failures',
-    labelNames: ['outcome'],
-    registers,
-    collect () {
-      const { reconnects } = manager.metrics()
-      this.reset()
-      this.inc({ outcome: 'attempt' }, reconnects.attempts)
-      this.inc({ outcome: 'success' }, reconnects.successes)
-      this.inc({ outcome: 'failure' }, reconnects.failures)
-    }
-  })
-  metrics['closeTimeouts'] = new Counter({
-    name: name('close_timeouts_total'),
-    help: 'Graceful closes that ran out of time and were destroyed',
-    registers,
-    collect () { setTotal(this, {}, manager.metrics().closeTimeouts) }
-  })
-  metrics['rateLimitKeys'] = new Gauge({
-    name: name('rate_limit_tracked_keys'),
-    help: 'Keys tracked by the inbound rate limiter, by tier',
-    labelNames: ['tier'],
-    registers,
-    collect () {
-      this.reset()
-      for (const tier of manager.metrics().rateLimit.tiers) this.set({ tier: tier.name }, tier.trackedKeys)
-    }
-  })
-  metrics['gateRules'] = new Gauge({
-    name: name('gate_rules'),
-    help: 'Rules on the gate\'s lists',
-    labelNames: ['list'],
-    registers,
-    collect () {
-      const { gate } = manager.metrics()
-      this.set({ list: 'deny' }, gate.deny)
-      this.set({ list: 'allow' }, gate.allow)
-      this.set({ list: 'trusted' }, gate.trusted)
-    }
-  })
-  return metrics
+    }),
+    opened: total('connections_opened_total', 'Connections opened, by direction', 'direction', () => ({ ...metrics().opened })),
+    refused: total('connections_refused_total', 'Connections and dials refused, by reason', 'reason', () => ({ ...metrics().refused })),
+    pruned: total('connections_pruned_total', 'Connections pruned, by reason', 'reason', () => ({ ...metrics().pruned })),
+    pendingInbound: gauge('pending_inbound', 'Inbound connections accepted and not yet open', undefined, () => metrics().pendingInbound.total),
+    dialQueue: gauge('dial_queue', 'Dials running and waiting', 'state', () => {
+      const { dialQueue } = metrics()
+      return { running: dialQueue.running, queued: dialQueue.queued }
+    }),
+    dialQueueRefused: total('dial_queue_refused_total', 'Dials refused because the dial queue was full', undefined, () => metrics().dialQueue.refused),
+    dialFailures: total('dial_failures_total', 'Dials that failed or timed out', undefined, () => metrics().dialFailures),
+    reconnects: total('reconnects_total', 'Reconnect attempts, successes and final failures', 'outcome', () => {
+      const { reconnects } = metrics()
+      return { attempt: reconnects.attempts, success: reconnects.successes, failure: reconnects.failures }
+    }),
+    closeTimeouts: total('close_timeouts_total', 'Graceful closes that ran out of time and were destroyed', undefined, () => metrics().closeTimeouts),
+    rateLimitKeys: gauge('rate_limit_tracked_keys', 'Keys tracked by the inbound rate limiter, by tier', 'tier', () =>
+      Object.fromEntries(metrics().rateLimit.tiers.map(tier => [tier.name, tier.trackedKeys]))),
+    gateRules: gauge('gate_rules', 'Rules on the gate\'s lists', 'list', () => ({ ...metrics().gate }))
+  }
 }

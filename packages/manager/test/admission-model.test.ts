@@ -56,7 +56,7 @@ describe('admission counters - model', () => {
         // The recount: every connection's state as the events report it, by remote address.
         const model: ModelConnection[] = []
         const byAddress = new Map<string, ModelConnection>()
-        let refusedNow = false
+        let refusedNow: boolean
         let openedTotal = 0
         manager.events.addEventListener('connection:deny', () => { refusedNow = true })
         manager.events.addEventListener('connection:open', event => {

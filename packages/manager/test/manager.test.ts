@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { DialQueueFullError } from '../src/dial-queue.ts'
 import { DialDeniedError, DialTimeoutError, NotStartedError } from '../src/errors.ts'
-import { ConnectionManager, createConnectionManager } from '../src/manager.ts'
+import { createConnectionManager } from '../src/manager.ts'
 import { MemoryTransport } from './helpers/memory-transport.ts'
 import type { ConnectionManagerEvents } from '../src/events.ts'
-import type { ConnectionManagerInit, ManagedConnection } from '../src/manager.ts'
+import type { ConnectionManager, ConnectionManagerInit, ManagedConnection } from '../src/manager.ts'
 import type { MemoryConnection } from './helpers/memory-transport.ts'
 import type { ConnectionConfigInit } from '@cm/config'
 
@@ -26,7 +26,7 @@ async function setup (config: ConnectionConfigInit = {}, init: Partial<Connectio
 
 function collect<K extends keyof ConnectionManagerEvents> (manager: ConnectionManager<MemoryConnection>, type: K): Array<ConnectionManagerEvents[K]['detail']> {
   const details: Array<ConnectionManagerEvents[K]['detail']> = []
-  manager.events.addEventListener(type, event => { details.push((event as CustomEvent).detail) })
+  manager.events.addEventListener(type, event => { details.push((event as CustomEvent<ConnectionManagerEvents[K]['detail']>).detail) })
   return details
 }
 

@@ -109,7 +109,7 @@ export function portOf (address: string | undefined): number {
 }
 
 /** Waits until `predicate` holds, polling, or fails after `timeoutMs`. */
-export async function until (predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+export async function until (predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time')

@@ -1,5 +1,4 @@
-import type { Listener, RemoteAddress, Transport } from '../../src/transport.ts'
-import type { AbortOptions } from '@cm/config'
+import type { Listener, RemoteAddress, SignalOptions, Transport } from '../../src/transport.ts'
 
 let nextPort = 40_000
 
@@ -59,7 +58,7 @@ export class MemoryTransport implements Transport<MemoryConnection> {
   inFlight = 0
   maxInFlight = 0
 
-  async dial (address: string, options: Required<AbortOptions>): Promise<MemoryConnection> {
+  async dial (address: string, options: SignalOptions): Promise<MemoryConnection> {
     options.signal.throwIfAborted()
     this.dialled.push(address)
     this.inFlight++
@@ -105,7 +104,7 @@ export class MemoryTransport implements Transport<MemoryConnection> {
     return connection
   }
 
-  async close (raw: MemoryConnection, options: Required<AbortOptions>): Promise<void> {
+  async close (raw: MemoryConnection, options: SignalOptions): Promise<void> {
     if (raw.closed) return
     options.signal.throwIfAborted()
     if (raw.closeBehaviour === 'finish') {

@@ -211,6 +211,38 @@ export interface ConnectionConfig {
   readonly reconnectBackoffFactor: number
 
   /**
+   * The longest wait between reconnect attempts, milliseconds: the growing delay stops
+   * growing here.
+   *
+   * A finite number > 0 and <= 2147483647.
+   *
+   * @default 60000
+   */
+  readonly reconnectMaxDelay: number
+
+  /**
+   * Random spread of reconnect delays, from 0 to 1: each delay d becomes a value between
+   * `d × (1 - reconnectJitter)` and d, so that many peers dropped together do not all
+   * redial at the same moment. 0 keeps the delays exact.
+   *
+   * A finite number >= 0 and <= 1.
+   *
+   * @default 0
+   */
+  readonly reconnectJitter: number
+
+  /**
+   * Milliseconds an accepted inbound connection may stay pending (its upgrade or handshake
+   * running) before it is closed with reason `timeout`, so that clients that connect and
+   * stall cannot hold pending slots (`maxIncomingPendingConnections`) for ever.
+   *
+   * A finite number > 0 and <= 2147483647.
+   *
+   * @default 10000
+   */
+  readonly inboundUpgradeTimeout: number
+
+  /**
    * The order in which connections are picked for closing when there are too many (see
    * `@cm/pruner` for each order in full): `'least-valuable'` (lowest tag value, then fewest
    * streams, then inbound, then newest first), `'oldest'` or `'newest'`. A custom order is
@@ -315,6 +347,9 @@ export const DEFAULT_CONFIG: ConnectionConfig = Object.freeze({
   reconnectRetries: 5,
   reconnectRetryInterval: 1_000,
   reconnectBackoffFactor: 2,
+  reconnectMaxDelay: 60_000,
+  reconnectJitter: 0,
+  inboundUpgradeTimeout: 10_000,
   pruneStrategy: 'least-valuable',
   pruneGracePeriod: 0,
   pruneLowWatermark: 0,
@@ -355,6 +390,9 @@ const SCHEMA: OptionsSchema<ConnectionConfig> = {
   reconnectRetries: { default: DEFAULT_CONFIG.reconnectRetries, rule: integerRule({ min: 0 }) },
   reconnectRetryInterval: { default: DEFAULT_CONFIG.reconnectRetryInterval, rule: durationRule() },
   reconnectBackoffFactor: { default: DEFAULT_CONFIG.reconnectBackoffFactor, rule: finiteNumberRule({ min: 1 }) },
+  reconnectMaxDelay: { default: DEFAULT_CONFIG.reconnectMaxDelay, rule: durationRule() },
+  reconnectJitter: { default: DEFAULT_CONFIG.reconnectJitter, rule: finiteNumberRule({ min: 0, max: 1 }) },
+  inboundUpgradeTimeout: { default: DEFAULT_CONFIG.inboundUpgradeTimeout, rule: durationRule() },
   pruneStrategy: { default: DEFAULT_CONFIG.pruneStrategy, rule: oneOfRule(PRUNE_STRATEGIES) },
   pruneGracePeriod: { default: DEFAULT_CONFIG.pruneGracePeriod, rule: durationRule({ min: 0 }) },
   pruneLowWatermark: { default: DEFAULT_CONFIG.pruneLowWatermark, rule: integerRule({ min: 0 }) },

@@ -45,6 +45,9 @@ describe('DEFAULT_CONFIG', () => {
       reconnectRetries: 5,
       reconnectRetryInterval: 1_000,
       reconnectBackoffFactor: 2,
+      reconnectMaxDelay: 60_000,
+      reconnectJitter: 0,
+      inboundUpgradeTimeout: 10_000,
       pruneStrategy: 'least-valuable',
       pruneGracePeriod: 0,
       pruneLowWatermark: 0,
@@ -159,7 +162,7 @@ describe('resolveConfig()', () => {
   })
 
   describe('durations are milliseconds > 0 that timers accept', () => {
-    const durations = ['dialTimeout', 'connectionCloseTimeout', 'reconnectRetryInterval'] as const
+    const durations = ['dialTimeout', 'connectionCloseTimeout', 'reconnectRetryInterval', 'reconnectMaxDelay', 'inboundUpgradeTimeout'] as const
     const expected = 'a duration in milliseconds > 0 and <= 2147483647'
 
     it.each(durations)('%s refuses 0, negatives, NaN, Infinity and values timers cannot hold', name => {
@@ -172,6 +175,13 @@ describe('resolveConfig()', () => {
 
   it('connectionHistorySize is at most MAX_CONNECTION_HISTORY_SIZE', () => {
     expect(problemsOf({ connectionHistorySize: 1_000_001 })).toEqual(['Expected `connectionHistorySize` to be an integer >= 0 and <= 1000000, got 1000001 (number)'])
+  })
+
+  it('reconnectJitter is a finite number from 0 to 1', () => {
+    const expected = 'a finite number >= 0 and <= 1'
+    expect(resolveConfig({ reconnectJitter: 0.25 }).reconnectJitter).toBe(0.25)
+    expect(problemsOf({ reconnectJitter: 1.5 })).toEqual([`Expected \`reconnectJitter\` to be ${expected}, got 1.5 (number)`])
+    expect(problemsOf({ reconnectJitter: -0.1 })).toEqual([`Expected \`reconnectJitter\` to be ${expected}, got -0.1 (number)`])
   })
 
   it('reconnectBackoffFactor is a finite number >= 1', () => {

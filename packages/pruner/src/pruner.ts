@@ -545,7 +545,6 @@ async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise
   let onAbort!: () => void
   const aborted = new Promise<never>((_resolve, reject) => {
     // The convention: reject with signal.reason, whatever the caller aborted with.
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     onAbort = () => { reject(signal.reason) }
     signal.addEventListener('abort', onAbort, { once: true })
   })

@@ -390,7 +390,9 @@ export class ConnectionRecord<Metadata = unknown> {
 
   /**
    * Why the connection closed (or is closing): the reason given to `closing()`, or to
-   * `close()` if it did not go through closing. `undefined` while pending or open.
+   * `close()` if it did not go through closing; `'timeout'` when a graceful close ran out
+   * of time (`close(id, 'timeout')` of a closing connection). `undefined` while pending or
+   * open.
    */
   get closeReason (): CloseReason | undefined {
     return this.#entry.closeReason

@@ -413,8 +413,11 @@ export class ConnectionTracker<Metadata = unknown> {
    *
    * @param id - the connection's ID
    * @param reason - why it closed; when it is already closing, the closing reason (the
-   *   first one given) is kept
-   * @param error - the error that caused it, if any (likewise the first one is kept)
+   *   first one given) is kept, except that `'timeout'` replaces it: a graceful close that
+   *   ran out of time ended by timing out, whatever it began for (the manager closes
+   *   such connections with reason `'timeout'`)
+   * @param error - the error that caused it, if any (the first one is kept, except with a
+   *   replacing `'timeout'`)
    * @returns `true` if this call closed the connection, `false` if it was already closed
    * @throws {@link UnknownConnectionError} when the ID was never issued
    * @throws {@link InvalidArgumentError} when the reason is not a {@link CloseReason}
@@ -443,7 +446,7 @@ export class ConnectionTracker<Metadata = unknown> {
     const wasConnected = previous === OPEN || previous === CLOSING
     entry.closedAt = this.#clock.now()
     entry.timeline = undefined
-    if (entry.closeReason === undefined) {
+    if (entry.closeReason === undefined || (reason === 'timeout' && previous === CLOSING)) {
       entry.closeReason = reason
       entry.closeError = error
     } else if (entry.closeError === undefined && error !== undefined) {

@@ -221,6 +221,18 @@ describe('transitions', () => {
     expect(second.closeError).toBe(lateError)
   })
 
+  it('.close() - closing → closed with reason timeout: the graceful close ran out of time, timeout replaces the closing reason', () => {
+    const { tracker } = setup()
+    const record = tracker.add(inbound())
+    tracker.open(record.id)
+    tracker.closing(record.id, 'pruned')
+    const error = new Error('close timed out')
+    tracker.close(record.id, 'timeout', error)
+    expect(record.closeReason).toBe('timeout')
+    expect(record.closeError).toBe(error)
+    expect(tracker.snapshot().closed.byReason).toMatchObject({ timeout: 1, pruned: 0 })
+  })
+
   it('.close() - closing a closed connection is a no-op that returns false', () => {
     const { tracker } = setup()
     const { id } = tracker.add(inbound())

@@ -30,7 +30,7 @@ const PEERS = ['peer-a', 'peer-b', 'peer-c']
 const PEER_QUERIES = [undefined, ...PEERS, 'peer-z']
 const STATES: Array<ActiveState | undefined> = [undefined, 'pending', 'open', 'closing']
 const DIRECTIONS: Array<Direction | undefined> = [undefined, 'inbound', 'outbound']
-const REASONS: CloseReason[] = ['local', 'remote', 'error', 'pruned']
+const REASONS: CloseReason[] = ['local', 'remote', 'error', 'pruned', 'timeout']
 const HISTORY_SIZE = 4
 
 type Command =
@@ -114,8 +114,11 @@ class Model {
       case 'close': {
         if (record.state === 'closed') return undefined
         const wasConnected = record.state === 'open' || record.state === 'closing'
+        const reason = REASONS[commandToApply.reason]
+        // The first reason is kept, except that a graceful close that times out records 'timeout'.
+        if (reason === 'timeout' && record.state === 'closing') record.reason = reason
         record.state = 'closed'
-        record.reason ??= REASONS[commandToApply.reason]
+        record.reason ??= reason
         this.closedTotal++
         this.history.push(record)
         if (this.history.length > HISTORY_SIZE) this.history.shift()

@@ -1,0 +1,206 @@
+import { connect, createServer } from 'node:net'
+import { createConnectionManager } from '@cm/manager'
+import { tcp } from '@cm/manager/tcp'
+import { defaultLogger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import { TypedEventEmitter } from 'main-event'
+import type { BenchSuite } from '../harness.ts'
+import type { ConnectionManager, Listener, RemoteAddress, Transport } from '@cm/manager'
+import type { Server } from 'node:net'
+
+/**
+ * `@cm/manager`'s inbound admission against js-libp2p's, and managed TCP accepts against a
+ * bare `net.Server`.
+ *
+ * Admission: every stage runs (deny list, allow list, pending limit, per-host rate limit,
+ * `maxConnections`) for connections from distinct addresses, with 10,000 connections open
+ * and `maxConnections` at 10,000, so each attempt passes every check and is refused by the
+ * last one. Ours: `manager.accept(raw)` over an in-memory transport (the decision, the
+ * refusal event counter and destroying the connection). js-libp2p 3.3.11: its
+ * `DefaultConnectionManager.acceptIncomingConnection(maConn)`, built with stub components
+ * as its own unit tests do and imported by file URL (the package exports only `.`), with
+ * 10,000 connections in its peer map. Both with 10 deny and 10 allow entries that do not
+ * match, and a rate limit too high to refuse.
+ */
+const OPEN = 10_000
+const ATTEMPT_ADDRESSES = 50_000
+
+/** A raw connection of the in-memory transport: just its remote end. */
+interface MemoryRaw {
+  readonly remote: RemoteAddress
+}
+
+const memoryTransport: Transport<MemoryRaw> = {
+  dial: () => Promise.reject(new Error('not used')),
+  listen: address => Promise.resolve<Listener>({ addresses: [address], close: () => Promise.resolve() }),
+  close: () => Promise.resolve(),
+  abort: () => {},
+  remoteAddress: raw => raw.remote,
+  onClose: () => {}
+}
+
+function address (index: number, base = 0): string {
+  const value = (base + index) >>> 0
+  return `${(value >>> 24) & 0xff}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`
+}
+
+const denyList = Array.from({ length: 10 }, (_, index) => `/ip4/203.0.${index}.0/ipcidr/24`)
+const allowList: string[] = []
+
+async function ourAdmission (): Promise<{ manager: ConnectionManager<MemoryRaw>, attempts: MemoryRaw[] }> {
+  const manager = createConnectionManager({
+    transport: memoryTransport,
+    config: {
+      maxConnections: OPEN,
+      maxIncomingPendingConnections: 1_000_000,
+      inboundConnectionThreshold: 1_000_000,
+      denyList: denyList.map(entry => entry),
+      allowList
+    }
+  })
+  await manager.start()
+  for (let index = 0; index < OPEN; index++) {
+    const ip = address(index, 0x0a000000)
+    await manager.accept({ remote: { ip, multiaddr: `/ip4/${ip}/tcp/4001` } })
+  }
+  if (manager.connections.count({ state: 'open' }) !== OPEN) throw new Error('setup: not all connections opened')
+  const attempts = Array.from({ length: ATTEMPT_ADDRESSES }, (_, index) => {
+    const ip = address(index, 0x0b000000)
+    return { remote: JSON.parse(JSON.stringify({ ip, multiaddr: `/ip4/${ip}/tcp/5001` })) as RemoteAddress }
+  })
+  return { manager, attempts }
+}
+
+interface Libp2pConnectionManager {
+  acceptIncomingConnection(maConn: { remoteAddr: unknown }): boolean
+  afterUpgradeInbound(): void
+  connections: { set(key: unknown, value: unknown[]): void }
+}
+
+async function libp2pAdmission (): Promise<{ cm: Libp2pConnectionManager, attempts: Array<{ remoteAddr: unknown }> }> {
+  const url = new URL('./connection-manager/index.js', import.meta.resolve('libp2p'))
+  const { DefaultConnectionManager } = await import(url.href) as { DefaultConnectionManager: new (components: unknown, init: unknown) => Libp2pConnectionManager }
+  const cm = new DefaultConnectionManager({
+    peerId: { toString: () => 'self' },
+    peerStore: {},
+    peerRouting: {},
+    transportManager: {},
+    connectionGater: {},
+    events: new TypedEventEmitter(),
+    logger: defaultLogger()
+  }, {
+    maxConnections: OPEN,
+    maxIncomingPendingConnections: 1_000_000,
+    inboundConnectionThreshold: 1_000_000,
+    deny: denyList,
+    allow: allowList
+  })
+  for (let index = 0; index < OPEN; index++) {
+    const peer = { toString: () => `peer-${index}` }
+    cm.connections.set(peer, [{ remotePeer: peer, remoteAddr: multiaddr(`/ip4/${address(index, 0x0a000000)}/tcp/4001`), status: 'open', direction: 'inbound', streams: [] }])
+  }
+  const attempts = Array.from({ length: 2_000 }, (_, index) => ({ remoteAddr: multiaddr(`/ip4/${address(index, 0x0b000000)}/tcp/5001`) }))
+  return { cm, attempts }
+}
+
+export const managerAdmissionSuite: BenchSuite = {
+  name: 'manager',
+  description: `inbound admission, every stage, with ${OPEN.toLocaleString('en')} connections open`,
+  baseline: 'js-libp2p acceptIncomingConnection',
+  tasks: async () => {
+    const ours = await ourAdmission()
+    const theirs = await libp2pAdmission()
+    let next = 0
+    let nextTheirs = 0
+    return [
+      {
+        name: 'js-libp2p acceptIncomingConnection',
+        fn: () => {
+          const attempt = theirs.attempts[nextTheirs++ % theirs.attempts.length]!
+          if (theirs.cm.acceptIncomingConnection(attempt)) theirs.cm.afterUpgradeInbound()
+        }
+      },
+      {
+        name: '@cm/manager accept (refused at maxConnections)',
+        batch: 100,
+        fn: () => {
+          for (let index = 0; index < 100; index++) {
+            void ours.manager.accept(ours.attempts[next++ % ours.attempts.length]!)
+          }
+        }
+      }
+    ]
+  },
+  report: () => [
+    '',
+    'Both refuse every attempt at the last stage (maxConnections, with 10,000 open), after the',
+    'deny list, the allow list, the pending limit and the rate limit have admitted it.'
+  ]
+}
+
+/** A TCP client that connects, waits for one byte, and closes. */
+async function oneConnection (port: number): Promise<boolean> {
+  return await new Promise(resolve => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    let served = false
+    socket.once('data', () => { served = true; socket.destroy() })
+    socket.on('error', () => {})
+    socket.once('close', () => { resolve(served) })
+  })
+}
+
+/** Runs `count` connections, `parallel` at a time; returns how many were served. */
+async function connections (port: number, count: number, parallel: number): Promise<number> {
+  let next = 0
+  let served = 0
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      next++
+      if (await oneConnection(port)) served++
+    }
+  }))
+  return served
+}
+
+const BATCH = 200
+const PARALLEL = 20
+
+export const managerTcpSuite: BenchSuite = {
+  name: 'manager-tcp',
+  description: `loopback TCP: time per accepted connection (${BATCH} per sample, ${PARALLEL} at a time), managed against a bare net.Server`,
+  baseline: 'bare net.Server',
+  tasks: async () => {
+    const bare: Server = createServer(socket => { socket.end('ok') })
+    await new Promise<void>(resolve => { bare.listen(0, '127.0.0.1', resolve) })
+    const barePort = (bare.address() as { port: number }).port
+    const managed = createConnectionManager({
+      transport: tcp({ backlog: 1024 }),
+      config: { maxConnections: 1_000, maxIncomingPendingConnections: 1_000, inboundConnectionThreshold: 1_000_000 },
+      onConnection: connection => { connection.raw.end('ok') }
+    })
+    await managed.start()
+    const managedPort = Number((await managed.listen('/ip4/127.0.0.1/tcp/0')).addresses[0]?.split('/')[4])
+    const denying = createConnectionManager({ transport: tcp({ backlog: 1024 }), config: { denyList: ['127.0.0.0/8'] } })
+    await denying.start()
+    const denyingPort = Number((await denying.listen('/ip4/127.0.0.1/tcp/0')).addresses[0]?.split('/')[4])
+    cleanup = async () => {
+      await new Promise(resolve => { bare.close(resolve) })
+      await managed.stop()
+      await denying.stop()
+    }
+    const expectServed = (served: number, expected: number, name: string): void => {
+      if (served !== expected) throw new Error(`${name}: ${served} of ${BATCH} connections served, expected ${expected}`)
+    }
+    return [
+      { name: 'bare net.Server', batch: BATCH, fn: async () => { expectServed(await connections(barePort, BATCH, PARALLEL), BATCH, 'bare') } },
+      { name: '@cm/manager (tcp), admitted', batch: BATCH, fn: async () => { expectServed(await connections(managedPort, BATCH, PARALLEL), BATCH, 'managed') } },
+      { name: '@cm/manager (tcp), denied and reset', batch: BATCH, fn: async () => { expectServed(await connections(denyingPort, BATCH, PARALLEL), 0, 'denied') } }
+    ]
+  },
+  report: async () => {
+    await cleanup?.()
+    return ['', 'Per connection: connect, (admission,) one byte served, close. Rates: 1 s / the median per connection.']
+  }
+}
+
+let cleanup: (() => Promise<void>) | undefined

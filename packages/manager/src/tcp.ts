@@ -1,0 +1,250 @@
+/**
+ * A {@link Transport} over Node's `net` module: TCP over IPv4 and IPv6, addressed by
+ * multiaddrs (`/ip4/127.0.0.1/tcp/4001`, `/ip6/::1/tcp/0`).
+ *
+ * @example A managed TCP echo server
+ * ```ts
+ * import { createConnectionManager } from '@cm/manager'
+ * import { tcp } from '@cm/manager/tcp'
+ *
+ * const manager = createConnectionManager({
+ *   transport: tcp(),
+ *   config: { maxConnections: 100, inboundConnectionThreshold: 5 },
+ *   onConnection: connection => {
+ *     connection.raw.pipe(connection.raw) // echo
+ *   }
+ * })
+ * await manager.start()
+ * const listener = await manager.listen('/ip4/127.0.0.1/tcp/0')
+ * console.log(`listening on ${listener.addresses.join(', ')}`)
+ * await manager.stop()
+ * ```
+ *
+ * @packageDocumentation
+ */
+import { createServer, Socket } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
+import { CmError } from '@cm/config'
+import type { Listener, RemoteAddress, SignalOptions, Transport } from './transport.ts'
+import type { Server } from 'node:net'
+
+/**
+ * Thrown when an address is not a TCP multiaddr this transport can use.
+ *
+ * @example
+ * ```ts
+ * import { InvalidTcpAddressError, tcp } from '@cm/manager/tcp'
+ *
+ * try {
+ *   await tcp().dial('/dns4/example.com/tcp/443', { signal: AbortSignal.timeout(1_000) })
+ * } catch (error) {
+ *   InvalidTcpAddressError.isInstance(error) // true
+ * }
+ * ```
+ */
+export class InvalidTcpAddressError extends CmError {
+  static override readonly name: string = 'InvalidTcpAddressError'
+
+  /** The address as given. */
+  readonly address: string
+
+  /**
+   * @param address - the address as given
+   * @param reason - why it cannot be used
+   */
+  constructor (address: string, reason: string) {
+    super(`Cannot use ${JSON.stringify(address)} as a TCP address: ${reason}`)
+    this.address = address
+  }
+}
+
+/** Options of the TCP transport. */
+export interface TcpOptions {
+  /**
+   * The local IP address outgoing connections are bound to (for example one of
+   * `127.0.0.0/8` in tests that need many source addresses). By default the system picks.
+   */
+  readonly localAddress?: string | undefined
+  /**
+   * The listen backlog: connections the kernel queues before they are accepted.
+   * @default 511
+   */
+  readonly backlog?: number | undefined
+  /**
+   * Whether `/ip6` listeners accept only IPv6 (no IPv4-mapped connections).
+   * @default false
+   */
+  readonly ipv6Only?: boolean | undefined
+}
+
+interface HostPort {
+  readonly host: string
+  readonly port: number
+  readonly family: 4 | 6
+}
+
+/** Reads `/ip4/<ip>/tcp/<port>` or `/ip6/<ip>/tcp/<port>`. */
+function toHostPort (address: string): HostPort {
+  let components
+  try {
+    components = multiaddr(address).getComponents()
+  } catch (error) {
+    throw new InvalidTcpAddressError(address, (error as Error).message)
+  }
+  const [ip, tcpPart] = components
+  if (ip === undefined || (ip.name !== 'ip4' && ip.name !== 'ip6') || tcpPart?.name !== 'tcp' || components.length !== 2) {
+    throw new InvalidTcpAddressError(address, 'expected /ip4/<address>/tcp/<port> or /ip6/<address>/tcp/<port>')
+  }
+  return { host: ip.value ?? '', port: Number(tcpPart.value), family: ip.name === 'ip4' ? 4 : 6 }
+}
+
+/** Formats a host and port as a TCP multiaddr, reading IPv4-mapped IPv6 hosts as IPv4. */
+function toMultiaddr (host: string, port: number): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host)
+  if (mapped !== null) {
+    return `/ip4/${mapped[1]}/tcp/${port}`
+  }
+  return host.includes(':') ? `/ip6/${host}/tcp/${port}` : `/ip4/${host}/tcp/${port}`
+}
+
+class TcpTransport implements Transport<Socket> {
+  readonly #options: TcpOptions
+
+  constructor (options: TcpOptions) {
+    this.#options = options
+  }
+
+  async dial (address: string, options: SignalOptions): Promise<Socket> {
+    const { host, port, family } = toHostPort(address)
+    const { signal } = options
+    signal.throwIfAborted()
+    return await new Promise<Socket>((resolve, reject) => {
+      const socket = new Socket()
+      const cleanup = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        socket.removeListener('connect', onConnect)
+        socket.removeListener('error', onError)
+      }
+      const onConnect = (): void => {
+        cleanup()
+        resolve(socket)
+      }
+      const onError = (error: Error): void => {
+        cleanup()
+        socket.destroy()
+        reject(error)
+      }
+      const onAbort = (): void => {
+        cleanup()
+        socket.destroy()
+        reject(signal.reason)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      socket.once('connect', onConnect)
+      socket.once('error', onError)
+      const localAddress = this.#options.localAddress
+      socket.connect(localAddress === undefined ? { host, port, family } : { host, port, family, localAddress })
+    })
+  }
+
+  async listen (address: string, onConnection: (raw: Socket) => void): Promise<Listener> {
+    const { host, port, family } = toHostPort(address)
+    // The manager decides on a connection synchronously, inside this callback, so a refused
+    // socket is destroyed before any of its data is read.
+    const server: Server = createServer(socket => { onConnection(socket) })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen({ host, port, backlog: this.#options.backlog ?? 511, ipv6Only: family === 6 && this.#options.ipv6Only === true }, () => {
+        server.removeListener('error', reject)
+        resolve()
+      })
+    })
+    // Errors after listening (for example EMFILE on accept) are not fatal to the server.
+    server.on('error', () => {})
+    const bound = server.address()
+    const addresses = bound !== null && typeof bound === 'object' ? [toMultiaddr(bound.address, bound.port)] : []
+    let closed: Promise<void> | undefined
+    return {
+      addresses,
+      close: async () => {
+        closed ??= new Promise<void>(resolve => { server.close(() => { resolve() }) })
+        await closed
+      }
+    }
+  }
+
+  async close (raw: Socket, options: SignalOptions): Promise<void> {
+    const { signal } = options
+    if (raw.destroyed) {
+      return
+    }
+    signal.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const onClose = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        raw.removeListener('close', onClose)
+        reject(signal.reason)
+      }
+      raw.once('close', onClose)
+      signal.addEventListener('abort', onAbort, { once: true })
+      // A graceful close: send FIN, let the peer finish, then the socket closes.
+      raw.end()
+      // Read (and drop) what is left, so that the peer's FIN is seen and the socket closes.
+      raw.resume()
+    })
+  }
+
+  abort (raw: Socket, error?: Error): void {
+    if (raw.destroyed) {
+      return
+    }
+    // The socket is going away: an error it reports now (such as a failed reset) is moot.
+    raw.on('error', () => {})
+    if (raw.readyState === 'open') {
+      // Refusals and timeouts reset the connection (RST) rather than lingering in TIME_WAIT.
+      raw.resetAndDestroy()
+    } else {
+      raw.destroy(error)
+    }
+  }
+
+  remoteAddress (raw: Socket): RemoteAddress {
+    const host = raw.remoteAddress
+    const port = raw.remotePort
+    if (host === undefined || port === undefined) {
+      return { multiaddr: '/tcp/0' }
+    }
+    const address = toMultiaddr(host, port)
+    return { ip: address.split('/')[2], multiaddr: address }
+  }
+
+  onClose (raw: Socket, listener: (error?: Error) => void): void {
+    let failure: Error | undefined
+    raw.on('error', error => { failure = error })
+    if (raw.destroyed) {
+      queueMicrotask(() => { listener(failure) })
+      return
+    }
+    raw.once('close', () => { listener(failure) })
+  }
+}
+
+/**
+ * Creates the TCP transport.
+ *
+ * @param options - local address for dials, listen backlog, IPv6-only listeners
+ *
+ * @example
+ * ```ts
+ * import { tcp } from '@cm/manager/tcp'
+ *
+ * // Outgoing connections from a chosen loopback address.
+ * const transport = tcp({ localAddress: '127.0.0.2' })
+ * ```
+ */
+export function tcp (options: TcpOptions = {}): Transport<Socket> {
+  return new TcpTransport(options)
+}

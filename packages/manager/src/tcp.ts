@@ -24,7 +24,7 @@
  */
 import { createServer, Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
-import { CmError } from '@cm/config'
+import { CmError, parseIp } from '@cm/config'
 import type { Listener, RemoteAddress, SignalOptions, Transport } from './transport.ts'
 import type { Server } from 'node:net'
 
@@ -99,12 +99,12 @@ function toHostPort (address: string): HostPort {
 }
 
 /** Formats a host and port as a TCP multiaddr, reading IPv4-mapped IPv6 hosts as IPv4. */
-function toMultiaddr (host: string, port: number): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host)
-  if (mapped !== null) {
-    return `/ip4/${mapped[1]}/tcp/${port}`
+function toMultiaddr (host: string, port: number): { ip: string, multiaddr: string } {
+  const ip = parseIp(host)
+  if (ip === undefined) {
+    return { ip: host, multiaddr: host.includes(':') ? `/ip6/${host}/tcp/${port}` : `/ip4/${host}/tcp/${port}` }
   }
-  return host.includes(':') ? `/ip6/${host}/tcp/${port}` : `/ip4/${host}/tcp/${port}`
+  return { ip: ip.text, multiaddr: `/ip${ip.family}/${ip.text}/tcp/${port}` }
 }
 
 class TcpTransport implements Transport<Socket> {
@@ -162,7 +162,7 @@ class TcpTransport implements Transport<Socket> {
     // Errors after listening (for example EMFILE on accept) are not fatal to the server.
     server.on('error', () => {})
     const bound = server.address()
-    const addresses = bound !== null && typeof bound === 'object' ? [toMultiaddr(bound.address, bound.port)] : []
+    const addresses = bound !== null && typeof bound === 'object' ? [toMultiaddr(bound.address, bound.port).multiaddr] : []
     let closed: Promise<void> | undefined
     return {
       addresses,
@@ -217,8 +217,7 @@ class TcpTransport implements Transport<Socket> {
     if (host === undefined || port === undefined) {
       return { multiaddr: '/tcp/0' }
     }
-    const address = toMultiaddr(host, port)
-    return { ip: address.split('/')[2], multiaddr: address }
+    return toMultiaddr(host, port)
   }
 
   onClose (raw: Socket, listener: (error?: Error) => void): void {

@@ -56,6 +56,10 @@ export type {
 } from './events.ts'
 export { ConnectionManager, createConnectionManager } from './manager.ts'
 export type {
+  AcceptClosed,
+  AcceptOpen,
+  AcceptRefused,
+  AcceptResult,
   ConnectionFigures,
   ConnectionManagerInit,
   DialOptions,

@@ -15,7 +15,7 @@ import { backoffDelay } from './backoff.ts'
 import { DEFAULT_DIAL_PRIORITY, DialQueue } from './dial-queue.ts'
 import { ConnectionRefusedError, DialDeniedError, DialTimeoutError, ManagerStoppedError, NotStartedError } from './errors.ts'
 import { REFUSAL_REASONS } from './events.ts'
-import type { ConnectionManagerEvents, RefusalReason } from './events.ts'
+import type { ConnectionDenyDetail, ConnectionManagerEvents, RefusalReason } from './events.ts'
 import type { Listener, RemoteAddress, Transport } from './transport.ts'
 import type { Clock, ConnectionConfig, ConnectionConfigInit, ListenerErrorHandler } from '@cm/config'
 import type { DefaultGate, GateVerdict } from '@cm/gate'
@@ -63,6 +63,33 @@ export interface ManagedConnection<Raw> {
    * closed with reason `timeout`. Resolves when closed. Idempotent.
    */
   close(reason?: CloseReason): Promise<void>
+}
+
+/** The outcome of {@link ConnectionManager.accept}: open, refused, or closed before it opened. */
+export type AcceptResult<Raw> = AcceptOpen<Raw> | AcceptRefused | AcceptClosed
+
+/** An inbound connection that passed admission (and its upgrade) and is open. */
+export interface AcceptOpen<Raw> {
+  /** `'open'`. */
+  readonly outcome: 'open'
+  /** The open connection. */
+  readonly connection: ManagedConnection<Raw>
+}
+
+/** An inbound connection refused by admission or, after its upgrade, by the peer rules. */
+export interface AcceptRefused {
+  /** `'refused'`. */
+  readonly outcome: 'refused'
+  /** Why, as `connection:deny` reported it. */
+  readonly refusal: ConnectionDenyDetail
+}
+
+/** An admitted connection that closed before it was handed over (upgrade failed or timed out, remote close, stop, pruned at once). */
+export interface AcceptClosed {
+  /** `'closed'`. */
+  readonly outcome: 'closed'
+  /** The connection's record, with its close reason and error. */
+  readonly record: ConnectionRecord
 }
 
 /** Options of {@link ConnectionManager.dial}. */
@@ -223,6 +250,8 @@ interface Entry<Raw> {
   keepAlive: { readonly address: string, readonly peer: string | undefined } | undefined
   /** The reconnect attempt this connection came from, if any. */
   reconnectAttempt: number
+  /** Why the peer rules refused it, if they did. */
+  refusal: ConnectionDenyDetail | undefined
 }
 
 interface PendingReconnect {
@@ -442,20 +471,18 @@ export class ConnectionManager<Raw> {
    * create yourself: `net.createServer(socket => manager.accept(socket))`.
    *
    * @param raw - the accepted connection
-   * @returns the open connection, or `undefined` if it was refused or failed before opening
+   * @returns what became of it: `open` (with the connection), `refused` (with the reason,
+   *   as `connection:deny` reports it) or `closed` (admitted, then closed before it opened:
+   *   the record says why)
    */
-  async accept (raw: Raw): Promise<ManagedConnection<Raw> | undefined> {
+  async accept (raw: Raw): Promise<AcceptResult<Raw>> {
     const remote = this.#transport.remoteAddress(raw)
-    if (!this.#started) {
-      this.#deny('inbound', remote, undefined, 'not-started')
+    const admission = this.#started ? this.#admitInbound(remote) : this.#deny('inbound', remote, undefined, 'not-started')
+    if (typeof admission !== 'boolean') {
       this.#transport.abort(raw)
-      return undefined
+      return { outcome: 'refused', refusal: admission }
     }
-    const trusted = this.#admitInbound(remote)
-    if (trusted === undefined) {
-      this.#transport.abort(raw)
-      return undefined
-    }
+    const trusted = admission
     const record = this.connections.add({ direction: 'inbound', remoteAddress: remote.multiaddr, remoteIp: remote.ip })
     const entry = this.#track(record, remote, trusted)
     entry.raw = raw
@@ -468,17 +495,17 @@ export class ConnectionManager<Raw> {
     this.#transport.onClose(raw, error => { this.#onRawClose(entry, error) })
     if (this.#upgrade === undefined) {
       // Nothing to wait for: no timer, no signal.
-      return this.#open(entry, undefined) ? entry.managed : undefined
+      return this.#acceptOutcome(entry, this.#open(entry, undefined))
     }
     const timeout = this.#timer(this.#config.inboundUpgradeTimeout)
     const signal = AbortSignal.any([timeout.signal, entry.pendingController.signal, this.#shutdown.signal])
     try {
       const result = await this.#upgrade(raw, { direction: 'inbound', remoteAddress: remote, signal })
       signal.throwIfAborted()
-      return this.#open(entry, result ?? undefined) ? entry.managed : undefined
+      return this.#acceptOutcome(entry, this.#open(entry, result ?? undefined))
     } catch (error) {
       this.#failPending(entry, timeout.signal.aborted ? 'timeout' : this.#shutdown.signal.aborted ? 'shutdown' : 'error', error)
-      return undefined
+      return { outcome: 'closed', record: entry.record }
     } finally {
       timeout.clear()
     }
@@ -726,31 +753,34 @@ export class ConnectionManager<Raw> {
     return createRateLimiter({ threshold: config.inboundConnectionThreshold, ...config.rateLimit, clock: this.#clock })
   }
 
-  /** Runs the inbound admission checks; returns whether the address is trusted, or undefined when refused. */
-  #admitInbound (remote: RemoteAddress): boolean | undefined {
+  #acceptOutcome (entry: Entry<Raw>, opened: boolean): AcceptResult<Raw> {
+    if (opened && entry.managed !== undefined) {
+      return { outcome: 'open', connection: entry.managed }
+    }
+    return entry.refusal === undefined ? { outcome: 'closed', record: entry.record } : { outcome: 'refused', refusal: entry.refusal }
+  }
+
+  /** Runs the inbound admission checks; returns whether the address is trusted, or the refusal. */
+  #admitInbound (remote: RemoteAddress): boolean | ConnectionDenyDetail {
     const verdict = this.gate.check(remote.ip ?? remote.multiaddr, { direction: 'inbound' })
     if (!verdict.allowed) {
-      this.#deny('inbound', remote, undefined, verdict.reason, verdict.rule)
-      return undefined
+      return this.#deny('inbound', remote, undefined, verdict.reason, verdict.rule)
     }
     if (verdict.trusted) {
       return true
     }
     const config = this.#config
     if (this.#limitedPendingInbound >= config.maxIncomingPendingConnections) {
-      this.#deny('inbound', remote, undefined, 'pending-limit')
-      return undefined
+      return this.#deny('inbound', remote, undefined, 'pending-limit')
     }
     if (remote.ip !== undefined) {
       const result = this.#limiter.tryAcquire(remote.ip)
       if (!result.allowed && result.reason === 'rate-limit') {
-        this.#deny('inbound', remote, undefined, 'rate-limited', undefined, result.retryAfterMs)
-        return undefined
+        return this.#deny('inbound', remote, undefined, 'rate-limited', undefined, result.retryAfterMs)
       }
     }
     if (this.connections.count({ state: 'open' }) + this.#limitedPendingInbound >= config.maxConnections) {
-      this.#deny('inbound', remote, undefined, 'max-connections')
-      return undefined
+      return this.#deny('inbound', remote, undefined, 'max-connections')
     }
     return false
   }
@@ -766,13 +796,14 @@ export class ConnectionManager<Raw> {
     return verdict
   }
 
-  #deny (direction: 'inbound' | 'outbound', remote: RemoteAddress, peer: string | undefined, reason: RefusalReason, rule?: string, retryAfterMs?: number): void {
+  /** Counts and reports a refusal; returns its detail. */
+  #deny (direction: 'inbound' | 'outbound', remote: RemoteAddress, peer: string | undefined, reason: RefusalReason, rule?: string, retryAfterMs?: number): ConnectionDenyDetail {
     this.#refused[reason]++
+    const detail: ConnectionDenyDetail = { direction, remoteAddress: remote.multiaddr, remoteIp: remote.ip, peer, reason, rule, retryAfterMs }
     if (this.events.listenerCount('connection:deny') > 0) {
-      this.events.safeDispatchEvent('connection:deny', {
-        detail: { direction, remoteAddress: remote.multiaddr, remoteIp: remote.ip, peer, reason, rule, retryAfterMs }
-      })
+      this.events.safeDispatchEvent('connection:deny', { detail })
     }
+    return detail
   }
 
   #track (record: ConnectionRecord, remote: RemoteAddress, trusted: boolean): Entry<Raw> {
@@ -788,7 +819,8 @@ export class ConnectionManager<Raw> {
       pendingController: new AbortController(),
       closing: undefined,
       keepAlive: undefined,
-      reconnectAttempt: 0
+      reconnectAttempt: 0,
+      refusal: undefined
     }
     this.#entries.set(record.id, entry)
     return entry
@@ -872,7 +904,7 @@ export class ConnectionManager<Raw> {
     }
     const verdict = this.gate.check(entry.remote.ip ?? entry.remote.multiaddr, { peer, direction: entry.direction })
     if (!verdict.allowed) {
-      this.#deny(entry.direction, entry.remote, peer, 'peer-denied', verdict.rule)
+      entry.refusal = this.#deny(entry.direction, entry.remote, peer, 'peer-denied', verdict.rule)
       void this.#close(entry, 'denied')
       return false
     }

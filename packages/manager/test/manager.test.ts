@@ -88,7 +88,7 @@ describe('ConnectionManager - inbound admission', () => {
     const manager = createConnectionManager({ transport })
     const denied = collect(manager, 'connection:deny')
     const raw = transport.inject('192.0.2.1')
-    await expect(manager.accept(raw)).resolves.toBeUndefined()
+    await expect(manager.accept(raw)).resolves.toMatchObject({ outcome: 'refused', refusal: { reason: 'not-started', direction: 'inbound', remoteIp: '192.0.2.1' } })
     expect(raw.aborted).toBe(true)
     expect(denied.map(detail => detail.reason)).toEqual(['not-started'])
   })
@@ -117,6 +117,34 @@ describe('ConnectionManager - inbound admission', () => {
     const reasons = manager.connections.history().map(record => [record.remoteIp, record.closeReason])
     expect(reasons).toEqual([['192.0.2.2', 'error'], ['192.0.2.4', 'remote'], ['192.0.2.3', 'timeout']])
     expect(manager.connections.count({ state: 'open' })).toBe(1)
+  })
+})
+
+describe('ConnectionManager - accept() outcomes', () => {
+  it('returns the open connection, the refusal with its reason, or the closed record', async () => {
+    const peer = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
+    let handshake: 'ok' | 'peer' | 'fail' = 'ok'
+    const transport = new MemoryTransport()
+    const manager = createConnectionManager({
+      transport,
+      config: { denyList: ['203.0.113.0/24', peer] },
+      upgrade: async () => {
+        if (handshake === 'fail') throw new Error('bad handshake')
+        return handshake === 'peer' ? { peer } : {}
+      }
+    })
+    managers.push(manager)
+    await manager.start()
+    const open = await manager.accept(new MemoryTransport().inject('192.0.2.1'))
+    expect(open.outcome).toBe('open')
+    expect(open.outcome === 'open' ? open.connection.record.state : undefined).toBe('open')
+    await expect(manager.accept(transport.inject('203.0.113.5'))).resolves.toMatchObject({ outcome: 'refused', refusal: { reason: 'deny-list', rule: '203.0.113.0/24' } })
+    handshake = 'peer'
+    await expect(manager.accept(transport.inject('192.0.2.2'))).resolves.toMatchObject({ outcome: 'refused', refusal: { reason: 'peer-denied', peer } })
+    handshake = 'fail'
+    const failed = await manager.accept(transport.inject('192.0.2.3'))
+    expect(failed.outcome).toBe('closed')
+    expect(failed.outcome === 'closed' ? [failed.record.state, failed.record.closeReason, failed.record.closeError?.message] : []).toEqual(['closed', 'error', 'bad handshake'])
   })
 })
 

@@ -47,7 +47,11 @@ describe('ConnectionManager over TCP - admission', () => {
       maxIncomingPendingConnections: 2,
       inboundConnectionThreshold: 1,
       maxConnections: 3
-    }, { upgrade: lineHandshake })
+    }, {
+      upgrade: lineHandshake,
+      // Time stands still for the rate limiter: the test's steps may take seconds on a loaded machine.
+      clock: { now: () => 0 }
+    })
     // One client at a time, so that the order of refusals is the order of the stages.
     const deniedClient = client(port, { localAddress: '127.0.1.9' }) // deny list (also allowed: deny wins)
     track(deniedClient)
@@ -121,9 +125,12 @@ describe('ConnectionManager over TCP - admission', () => {
   })
 
   it('holds the pending limit against clients that connect and stall, and frees it after inboundUpgradeTimeout', async () => {
-    const { manager, port, denied } = await managedServer({ maxIncomingPendingConnections: 3, inboundUpgradeTimeout: 300 }, { upgrade: lineHandshake })
-    const stalled = [1, 2, 3, 4, 5].map(index => client(port, { localAddress: `127.0.5.${index}` }))
+    const { manager, port, denied } = await managedServer({ maxIncomingPendingConnections: 3, inboundUpgradeTimeout: 1_500 }, { upgrade: lineHandshake })
+    const stalled = [1, 2, 3].map(index => client(port, { localAddress: `127.0.5.${index}` }))
     track(...stalled)
+    await until(() => manager.metrics().pendingInbound.total === 3)
+    const refused = [4, 5].map(index => client(port, { localAddress: `127.0.5.${index}` }))
+    track(...refused)
     await until(() => denied.length === 2)
     expect(denied.map(detail => detail.reason)).toEqual(['pending-limit', 'pending-limit'])
     expect(manager.metrics().pendingInbound.total).toBe(3)

@@ -1,13 +1,14 @@
 import { formatTable, runSuite } from './harness.ts'
 import { configSuite } from './suites/config.ts'
 import { gateBuildSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
+import { libp2pSuite } from './suites/libp2p.ts'
 import { prunerSuites } from './suites/pruner.ts'
 import { rateLimitFloodSuite, rateLimitSuite } from './suites/rate-limit.ts'
 import { stateCountSuite, stateSuite } from './suites/state.ts'
 import type { BenchSuite } from './harness.ts'
 
 /** Every suite, in the order they run. `pnpm bench <name>…` runs only the named ones. */
-const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, ...prunerSuites, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite]
+const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, ...prunerSuites, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite, libp2pSuite]
 
 const wanted = process.argv.slice(2).filter(argument => !argument.startsWith('-'))
 const unknown = wanted.filter(name => !SUITES.some(suite => suite.name === name))

@@ -6,10 +6,11 @@ const script = fileURLToPath(new URL('../src/libp2p.ts', import.meta.url))
 
 describe('examples/libp2p.ts', () => {
   it('guards a real js-libp2p node: a denied peer both ways, a rate-limited flood, a pruned peer, in under 15 s', () => {
-    const started = performance.now()
-    // execFileSync throws if the example exits non-zero (a check failed) or runs past 15 s.
-    const output = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 15_000 })
-    expect(performance.now() - started).toBeLessThan(15_000)
+    // execFileSync throws if the example exits non-zero (a check failed). The process may
+    // take longer than its own run on a loaded machine (starting Node, loading js-libp2p).
+    const output = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 })
+    const seconds = Number(/finished in ([\d.]+) s/.exec(output)?.[1])
+    expect(seconds).toBeLessThan(15)
     expect(output).toMatch(/deny {2}denyInboundConnection: rate-limit/)
     expect(output).toContain('ok    the flood from one host is rate limited')
     expect(output).toMatch(/deny {2}denyInboundEncryptedConnection: deny-list \(peer \w+\)/)
@@ -17,6 +18,6 @@ describe('examples/libp2p.ts', () => {
     expect(output).toContain('ok    the guard does not dial a denied peer (DialDeniedError)')
     expect(output).toMatch(/prune #\d+ of \w+: max-connections-per-peer/)
     expect(output).toContain('ok    the monitor recorded one denial after the handshake and one prune')
-    expect(output).toContain('All as expected.')
+    expect(output).toMatch(/^All as expected\.$/m)
   })
 })

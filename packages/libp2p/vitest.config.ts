@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     restoreMocks: true,
     // js-libp2p 3 needs Promise.withResolvers (Node 22); on Node 20 the tests install it.
-    setupFiles: ['test/support/promise-with-resolvers.ts'],
+    setupFiles: ['../../scripts/promise-with-resolvers.mjs'],
     // Real nodes on loopback, on a loaded CI machine.
     testTimeout: 30_000,
     hookTimeout: 30_000

@@ -186,7 +186,7 @@ describe('createNodeMonitor() on real js-libp2p nodes', () => {
     expect(snapshot.closed.total).toBe(3)
   })
 
-  it('.start() - adopts the connections a node already has', async () => {
+  it('.start() - adopts the connections a node already has; its stop is a shutdown', async () => {
     const a = await makeNode()
     const b = await makeNode()
     await a.dial(addressOf(b))
@@ -196,6 +196,8 @@ describe('createNodeMonitor() on real js-libp2p nodes', () => {
     expect(monitor.tracker.list()[0]?.peer).toBe(b.peerId.toString())
     monitor.start(a) // the same node again: nothing changes
     expect(monitor.tracker.size).toBe(1)
+    await a.stop()
+    expect(monitor.tracker.history().map(record => record.closeReason)).toEqual(['shutdown'])
     monitor.stop()
     monitor.stop()
   })

@@ -2,8 +2,8 @@
 // Packaging check: proves "install only the package you need".
 //
 // For every published package (packages/*): `pnpm pack` it, then install the tarball alone
-// (plus the sibling @cm tarballs it declares, and its other dependencies from the registry)
-// into an empty temporary project; import it from plain ESM JavaScript and run a smoke
+// (plus the sibling @cm tarballs it declares, and its other dependencies and its peer
+// dependencies from the registry) into an empty temporary project; import it from plain ESM JavaScript and run a smoke
 // test (scripts/pack-smoke/<name>.mjs) that calls it; type-check the same code as
 // TypeScript with `tsc --noEmit`; and run `publint --strict` on the package.
 //
@@ -75,11 +75,24 @@ for (const pkg of selected) {
     const extra = installed.filter(entry => !allowed.has(entry))
     if (extra.length > 0) throw new Error(`unexpected @cm packages installed: ${extra.join(', ')}`)
 
+    // npm installs peer dependencies itself (npm 7 and later): make sure it did.
+    const optionalPeers = pkg.manifest.peerDependenciesMeta ?? {}
+    const missingPeers = Object.keys(pkg.manifest.peerDependencies ?? {})
+      .filter(peer => optionalPeers[peer]?.optional !== true && !existsSync(join(project, 'node_modules', peer, 'package.json')))
+    if (missingPeers.length > 0) throw new Error(`peer dependencies not installed: ${missingPeers.join(', ')}`)
+
     cpSync(smoke, join(project, 'smoke.mjs'))
     cpSync(smoke, join(project, 'smoke.mts'))
     run(process.execPath, ['smoke.mjs'], { cwd: project })
+    // A package may need more of the compiler than the strict default (scripts/pack-smoke/
+    // <name>.compiler-options.json, merged over it): @cm/libp2p's peer js-libp2p declares its
+    // types with DOM names (EventInit, AddEventListenerOptions, JsonWebKey), so it needs `dom`.
+    const overrides = join(root, 'scripts', 'pack-smoke', `${pkg.name}.compiler-options.json`)
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023'], types: ['node'], strict: true, noEmit: true, skipLibCheck: false },
+      compilerOptions: {
+        module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023'], types: ['node'], strict: true, noEmit: true, skipLibCheck: false,
+        ...(existsSync(overrides) ? JSON.parse(readFileSync(overrides, 'utf8')) : {})
+      },
       files: ['smoke.mts']
     }, null, 2))
     run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project })

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 /** Every example script, in the order they run. */
-export const EXAMPLES: readonly string[] = ['config.ts', 'gate.ts', 'rate-limit.ts', 'state.ts']
+export const EXAMPLES: readonly string[] = ['config.ts', 'gate.ts', 'rate-limit.ts', 'state.ts', 'libp2p.ts']
 
 const TIME_LIMIT_MS = 30_000
 

@@ -1,0 +1,348 @@
+import { InvalidConfigError, ProblemCollector, SafeEventEmitter } from '@cm/config'
+import { Pruner } from '@cm/pruner'
+import { NodeMonitor } from './monitor.ts'
+import type { ConnectionConfigInit, ListenerErrorHandler, TypedEventTarget } from '@cm/config'
+import type { Gate } from '@cm/gate'
+import type { ProtectionRegistry, PruneCandidate, PruneReport, PruneStrategy } from '@cm/pruner'
+import type { ConnectionTrackerEvents } from '@cm/state'
+
+/**
+ * What the node pruner tells the pruner about one open connection: a `PruneCandidate`
+ * whose `id` is the tracker's record ID.
+ *
+ * @example
+ * ```ts
+ * import type { NodePruneCandidate } from '@cm/libp2p'
+ *
+ * const candidate: NodePruneCandidate = { id: 7, peer: '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', direction: 'inbound', openedAt: 1_000, streams: 0, value: 0 }
+ * ```
+ */
+export interface NodePruneCandidate extends PruneCandidate {
+  /** The tracker's record ID of the connection. */
+  readonly id: number
+}
+
+/**
+ * The events of a {@link NodePruner}.
+ *
+ * @example
+ * ```ts
+ * import type { NodePrunerEvents } from '@cm/libp2p'
+ *
+ * type PruneEvent = NodePrunerEvents['connection:prune'] // CustomEvent<PruneReport<NodePruneCandidate>>
+ * ```
+ */
+export interface NodePrunerEvents {
+  /** A pruning pass closed at least one connection; the detail is its report. */
+  'connection:prune': CustomEvent<PruneReport<NodePruneCandidate>>
+}
+
+/**
+ * Options of {@link createNodePruner}.
+ *
+ * @example
+ * ```ts
+ * import { createNodeMonitor, createNodePruner } from '@cm/libp2p'
+ * import type { NodePrunerInit } from '@cm/libp2p'
+ *
+ * const init: NodePrunerInit = {
+ *   monitor: createNodeMonitor(),
+ *   config: { maxConnections: 100, maxConnectionsPerPeer: 2, pruneGracePeriod: 30_000 }
+ * }
+ * const pruner = createNodePruner(init)
+ * ```
+ */
+export interface NodePrunerInit {
+  /** The monitor whose node and tracker are pruned (started now or later). */
+  readonly monitor: NodeMonitor
+  /**
+   * `@cm/config` options for the pruner, validated by `resolveConfig`: it uses
+   * `maxConnections`, `maxConnectionsPerPeer`, `pruneStrategy`, `pruneGracePeriod`,
+   * `pruneLowWatermark` and `pruneHighWatermark`.
+   *
+   * @default the defaults of `@cm/config`
+   */
+  readonly config?: ConnectionConfigInit | undefined
+  /** A custom strategy, which wins over `config.pruneStrategy` (see `@cm/pruner`). */
+  readonly strategy?: PruneStrategy<NodePruneCandidate> | undefined
+  /**
+   * Protections by peer to honour.
+   *
+   * @default a new, empty `ProtectionRegistry`
+   */
+  readonly protection?: ProtectionRegistry | undefined
+  /**
+   * The gate whose trusted rules exempt connections from pruning (the gater's, usually).
+   * Without one, no connection counts as trusted.
+   */
+  readonly gate?: Gate | undefined
+  /**
+   * Receives every error of a pruning pass started on a `connection:open`, and every error
+   * a `connection:prune` listener throws.
+   *
+   * @default prints the error with `console.error`
+   */
+  readonly onError?: ListenerErrorHandler | undefined
+}
+
+const reportToConsole: ListenerErrorHandler = (error, event) => {
+  console.error(`@cm/libp2p: pruning failed (${event.type})`, error)
+}
+
+/**
+ * Prunes a js-libp2p node with `@cm/pruner`, through its public API: on every connection
+ * the monitor sees open, it asks the pruner (O(1)) whether that peer holds more than
+ * `maxConnectionsPerPeer` connections or the node more than `maxConnections` (or the high
+ * watermark), and if so runs a pass that closes the victims with
+ * {@link NodeMonitor.close} (reason `'pruned'`).
+ *
+ * Each candidate's `value` is the sum of its peer's tag values in the node's peer store
+ * (read for the peers involved before each pass, as js-libp2p's pruner does), `streams` is
+ * its open stream count, and it is `trusted` when the gate says so. Passes are single
+ * flight: triggers that arrive while one runs are served by one more pass.
+ *
+ * js-libp2p's own connection manager keeps running beside it: it refuses inbound
+ * connections beyond its own `maxConnections` and prunes above it. Give js-libp2p a
+ * higher `maxConnections` than this pruner's, so that this pruner decides which
+ * connections go.
+ *
+ * @example
+ * ```ts
+ * import { createNodeMonitor, createNodePruner } from '@cm/libp2p'
+ *
+ * const monitor = createNodeMonitor()
+ * const pruning = createNodePruner({ monitor, config: { maxConnections: 50, maxConnectionsPerPeer: 1 } })
+ * pruning.protection.protect('12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', 'bootstrap')
+ * pruning.events.addEventListener('connection:prune', event => {
+ *   console.log(`pruned ${event.detail.closed.length} connections`)
+ * })
+ * // monitor.start(node): from then on, every connection:open may prune
+ * ```
+ */
+export class NodePruner {
+  /** Tells the pruner apart in logs and inspection: `'@cm/libp2p/pruner'`. */
+  readonly [Symbol.toStringTag] = '@cm/libp2p/pruner'
+  /** The `@cm/pruner` runner (its `updateConfig`, `needsPruning`, ...). */
+  readonly pruner: Pruner<NodePruneCandidate>
+  /** The protections by peer the pruner honours. */
+  readonly protection: ProtectionRegistry
+  /** `connection:prune` events, one per pass that closed connections. */
+  readonly events: TypedEventTarget<NodePrunerEvents>
+
+  readonly #monitor: NodeMonitor
+  readonly #gate: Gate | undefined
+  readonly #onError: ListenerErrorHandler
+  /** The tag value of each peer involved, read before each pass. */
+  #values = new Map<string, number>()
+  #global = false
+  readonly #peers = new Set<string>()
+  #draining: Promise<void> | undefined
+  #stopped = false
+
+  /**
+   * @param init - the monitor, the pruning options
+   * @throws `InvalidConfigError` (from `@cm/config`) listing every problem with the options
+   */
+  constructor (init: NodePrunerInit) {
+    const problems = new ProblemCollector()
+    if (!(init?.monitor instanceof NodeMonitor)) {
+      problems.add('monitor', 'a NodeMonitor', init?.monitor)
+    }
+    if (init?.gate !== undefined && typeof (init.gate as Partial<Gate> | null)?.check !== 'function') {
+      problems.add('gate', 'a gate (an object with a check() method)', init.gate)
+    }
+    if (init?.onError !== undefined && typeof init.onError !== 'function') {
+      problems.add('onError', 'a function', init.onError)
+    }
+    let pruner: Pruner<NodePruneCandidate> | undefined
+    try {
+      pruner = new Pruner<NodePruneCandidate>({
+        config: init.config,
+        strategy: init.strategy,
+        protection: init.protection,
+        clock: init.monitor?.clock,
+        connections: peer => this.#candidates(peer),
+        close: async (victim, { signal }) => await this.#monitor.close(victim.id, 'pruned', { signal }) || this.#monitor.tracker.get(victim.id) === undefined
+      })
+    } catch (error) {
+      if (!InvalidConfigError.isInstance(error)) {
+        throw error
+      }
+      for (const problem of error.problems) {
+        problems.addProblem(problem)
+      }
+    }
+    problems.throwIfAny()
+    this.#monitor = init.monitor
+    this.#gate = init.gate
+    this.#onError = init.onError ?? reportToConsole
+    this.pruner = pruner!
+    this.protection = this.pruner.protection
+    this.events = new SafeEventEmitter<NodePrunerEvents>({ onListenerError: this.#onError })
+    this.#monitor.tracker.events.addEventListener('connection:open', this.#onOpen)
+  }
+
+  /**
+   * Prunes now, if the node (or `peer`) is over its limit, and resolves with the report
+   * of the pass that served the call.
+   *
+   * @param options - `peer`: prune that peer down to `maxConnectionsPerPeer`
+   * @throws `PrunerStoppedError` (from `@cm/pruner`) after {@link NodePruner.stop}
+   *
+   * @example
+   * ```ts
+   * import { createNodeMonitor, createNodePruner } from '@cm/libp2p'
+   *
+   * const pruning = createNodePruner({ monitor: createNodeMonitor(), config: { maxConnections: 10 } })
+   * const report = await pruning.prune()
+   * report.closed.length // 0: nothing to prune
+   * ```
+   */
+  async prune (options: { readonly peer?: string | undefined } = {}): Promise<PruneReport<NodePruneCandidate>> {
+    await this.#loadValues(options.peer)
+    const report = await this.pruner.prune(options.peer === undefined ? {} : { peer: options.peer })
+    this.#announce(report)
+    return report
+  }
+
+  /**
+   * Stops pruning: no more passes start on `connection:open`, and a running pass is
+   * waited for. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { createNodeMonitor, createNodePruner } from '@cm/libp2p'
+   *
+   * const pruning = createNodePruner({ monitor: createNodeMonitor() })
+   * await pruning.stop()
+   * ```
+   */
+  async stop (): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true
+      this.#monitor.tracker.events.removeEventListener('connection:open', this.#onOpen)
+    }
+    await this.#draining
+    await this.pruner.stop()
+  }
+
+  readonly #onOpen = (event: ConnectionTrackerEvents['connection:open']): void => {
+    const tracker = this.#monitor.tracker
+    const peer = event.detail.connection.peer
+    if (peer !== undefined && this.pruner.peerNeedsPruning(tracker.count({ peer, state: 'open' }))) {
+      this.#peers.add(peer)
+    }
+    if (this.pruner.needsPruning(tracker.count({ state: 'open' }))) {
+      this.#global = true
+    }
+    if ((this.#global || this.#peers.size > 0) && this.#draining === undefined) {
+      this.#draining = this.#drain()
+    }
+  }
+
+  async #drain (): Promise<void> {
+    try {
+      while (!this.#stopped && (this.#global || this.#peers.size > 0)) {
+        const global = this.#global
+        const peers = [...this.#peers]
+        this.#global = false
+        this.#peers.clear()
+        await this.#loadValues(global ? undefined : peers)
+        const passes = peers.map(async peer => await this.pruner.prune({ peer }))
+        if (global) {
+          passes.push(this.pruner.prune())
+        }
+        // Calls made in one tick share one pass, and so one report.
+        for (const report of new Set(await Promise.all(passes))) {
+          this.#announce(report)
+        }
+      }
+    } catch (error) {
+      this.#onError(error, new Event('connection:open'))
+    } finally {
+      this.#draining = undefined
+    }
+  }
+
+  #announce (report: PruneReport<NodePruneCandidate>): void {
+    if (report.closed.length > 0 && this.events.listenerCount('connection:prune') > 0) {
+      this.events.safeDispatchEvent('connection:prune', { detail: report })
+    }
+  }
+
+  /** Reads the tag values of the peers of the open connections (or of some peers). */
+  async #loadValues (peers?: string | readonly string[]): Promise<void> {
+    const node = this.#monitor.node
+    if (node === undefined) {
+      return
+    }
+    const values = new Map<string, number>()
+    const wanted = peers === undefined ? undefined : new Set(typeof peers === 'string' ? [peers] : peers)
+    const peerIds = new Map<string, Parameters<typeof node.peerStore.get>[0]>()
+    for (const record of this.#monitor.tracker.list({ state: 'open' })) {
+      const peer = record.peer
+      if (peer !== undefined && (wanted === undefined || wanted.has(peer)) && !peerIds.has(peer)) {
+        const connection = this.#monitor.connection(record.id)
+        if (connection !== undefined) {
+          peerIds.set(peer, connection.remotePeer)
+        }
+      }
+    }
+    await Promise.all([...peerIds].map(async ([peer, peerId]) => {
+      let value = 0
+      try {
+        for (const tag of (await node.peerStore.get(peerId)).tags.values()) {
+          value += tag.value
+        }
+      } catch {
+        // A peer missing from the peer store has no tags.
+      }
+      values.set(peer, value)
+    }))
+    this.#values = values
+  }
+
+  #candidates (peer?: string): NodePruneCandidate[] {
+    const tracker = this.#monitor.tracker
+    const gate = this.#gate
+    const records = tracker.list(peer === undefined ? { state: 'open' } : { state: 'open', peer })
+    return records.map(record => {
+      const connection = this.#monitor.connection(record.id)
+      const remotePeer = record.peer
+      const trusted = gate === undefined
+        ? false
+        : record.remoteIp === undefined
+          ? remotePeer !== undefined && gate.checkPeer(remotePeer).trusted
+          : gate.check(record.remoteIp, remotePeer === undefined ? undefined : { peer: remotePeer }).trusted
+      return {
+        id: record.id,
+        peer: remotePeer,
+        direction: record.direction,
+        openedAt: record.timeline.open ?? record.timeline.pending,
+        streams: connection?.streams.length ?? record.streams,
+        value: remotePeer === undefined ? 0 : this.#values.get(remotePeer) ?? 0,
+        trusted
+      }
+    })
+  }
+}
+
+/**
+ * Creates a {@link NodePruner}: per-peer and node-wide pruning of a js-libp2p node with
+ * `@cm/pruner`, following the connections of a {@link NodeMonitor}.
+ *
+ * @param init - the monitor and the pruning options
+ * @throws `InvalidConfigError` (from `@cm/config`) listing every problem with the options
+ *
+ * @example
+ * ```ts
+ * import { createNodeMonitor, createNodePruner } from '@cm/libp2p'
+ *
+ * const monitor = createNodeMonitor()
+ * const pruning = createNodePruner({ monitor, config: { maxConnections: 100, maxConnectionsPerPeer: 2 } })
+ * pruning.pruner.needsPruning(101) // true
+ * ```
+ */
+export function createNodePruner (init: NodePrunerInit): NodePruner {
+  return new NodePruner(init)
+}

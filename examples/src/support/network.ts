@@ -47,7 +47,11 @@ export function nameOf (peer: string | undefined): string {
   return names.get(peer) ?? `${peer.slice(0, 10)}…${peer.slice(-4)}`
 }
 
-/** Reads the first line a socket sends, leaving the rest unread. */
+/**
+ * Reads the first line a socket sends. What follows is not kept: the examples' connections
+ * carry nothing after the handshake, and the socket keeps reading so that it sees the
+ * remote's close.
+ */
 async function readLine (socket: Socket, signal: AbortSignal): Promise<string> {
   return await new Promise<string>((resolve, reject) => {
     let buffer = ''
@@ -56,9 +60,6 @@ async function readLine (socket: Socket, signal: AbortSignal): Promise<string> {
       const index = buffer.indexOf('\n')
       if (index !== -1) {
         cleanup()
-        socket.pause()
-        const rest = buffer.slice(index + 1)
-        if (rest !== '') socket.unshift(Buffer.from(rest))
         resolve(buffer.slice(0, index))
       }
     }
@@ -146,6 +147,15 @@ export function describeVerdict (verdict: Verdict): string {
   return `refused: ${verdict.reason}${rule}${retry}`
 }
 
+/**
+ * Whether a `connection:deny` is about a connection the manager already holds (a new deny
+ * rule closing it) rather than a refused attempt: the connection is still tracked when the
+ * event is dispatched.
+ */
+export function isHeld (manager: ConnectionManager<Socket>, detail: ConnectionDenyDetail): boolean {
+  return detail.remoteIp !== undefined && manager.connections.list({ host: detail.remoteIp }).some(record => record.remoteAddress === detail.remoteAddress)
+}
+
 /** A managed TCP server on loopback, with its verdicts logged per source host. */
 export interface Server {
   readonly manager: ConnectionManager<Socket>
@@ -190,8 +200,9 @@ export async function startServer (init: Omit<ConnectionManagerInit<Socket>, 'tr
   })
   manager.events.addEventListener('connection:deny', event => {
     const detail: ConnectionDenyDetail = event.detail
-    // Refusals at accept; a peer denied after the handshake is a second verdict on an admitted connection.
-    if (detail.direction === 'inbound' && detail.reason !== 'peer-denied') {
+    // Only refusals at accept are verdicts on an attempt. A peer denied after the handshake,
+    // or an open connection closed by a new deny rule, is a connection already admitted.
+    if (detail.direction === 'inbound' && detail.reason !== 'peer-denied' && !isHeld(manager, detail)) {
       record(detail.remoteIp, { admitted: false, reason: detail.reason, rule: detail.rule, retryAfterMs: detail.retryAfterMs })
     }
   })

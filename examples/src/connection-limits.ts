@@ -69,11 +69,17 @@ await report.run(async () => {
   }
   report.check(admittedAfterRaise.length === 3 && manager.connections.count({ state: 'open' }) === 6, 'the three refused hosts are admitted now: 6 open')
 
+  /** Lowers maxConnections at run time and waits for the pruner to close the surplus; returns the pruned peers. */
+  const lowerTo = async (limit: number): Promise<string[]> => {
+    const surplus = manager.connections.count({ state: 'open' }) - limit
+    manager.updateConfig({ maxConnections: limit })
+    await until(() => pruned.length === surplus && manager.connections.count({ state: 'open' }) === limit, `${surplus} prunes and ${limit} open`)
+    report.line(`open now: ${openPeers().join(', ')}`)
+    return pruned.splice(0).map(entry => entry.peer)
+  }
+
   report.section('3. Lower it to 4 with pruneStrategy \'oldest\': the two longest-open connections go')
-  manager.updateConfig({ maxConnections: 4 })
-  await until(() => pruned.length === 2 && manager.connections.count({ state: 'open' }) === 4, 'two prunes and 4 open')
-  const prunedOldest = pruned.splice(0).map(entry => entry.peer)
-  report.line(`open now: ${openPeers().join(', ')}`)
+  const prunedOldest = await lowerTo(4)
   report.check(prunedOldest.join() === 'alice,bob', 'oldest: alice and bob (opened first) are pruned')
 
   report.section('4. pruneStrategy \'least-valuable\', tags and a protected peer; lower the limit to 2')
@@ -88,10 +94,7 @@ await report.run(async () => {
     const protectedText = manager.protection.isProtected(record.peer ?? '') ? ', protected (bootstrap)' : ''
     report.line(`  ${nameOf(record.peer).padEnd(6)} tags ${JSON.stringify(record.tags)} value ${value}${protectedText}`)
   }
-  manager.updateConfig({ maxConnections: 2 })
-  await until(() => pruned.length === 2 && manager.connections.count({ state: 'open' }) === 2, 'two prunes and 2 open')
-  const prunedLeastValuable = pruned.splice(0).map(entry => entry.peer)
-  report.line(`open now: ${openPeers().join(', ')}`)
+  const prunedLeastValuable = await lowerTo(2)
   report.check(prunedLeastValuable.join() === 'frank,erin', 'least-valuable: frank (value 0) then erin (20) go; dave is protected, carol (100) stays')
 
   report.section('5. maxConnectionsPerPeer: 2: carol opens two more connections (limit back at 6)')

@@ -5,7 +5,9 @@
  * the server's verdicts per host.
  */
 import { createHash } from 'node:crypto'
+import { on } from 'node:events'
 import { connect } from 'node:net'
+import { createInterface } from 'node:readline'
 import { createConnectionManager } from '@cm/manager'
 import { tcp } from '@cm/manager/tcp'
 import { until } from './report.ts'
@@ -53,33 +55,13 @@ export function nameOf (peer: string | undefined): string {
  * remote's close.
  */
 async function readLine (socket: Socket, signal: AbortSignal): Promise<string> {
-  return await new Promise<string>((resolve, reject) => {
-    let buffer = ''
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString('utf8')
-      const index = buffer.indexOf('\n')
-      if (index !== -1) {
-        cleanup()
-        resolve(buffer.slice(0, index))
-      }
-    }
-    const onEnd = (): void => { cleanup(); reject(new Error('closed before the handshake')) }
-    const onAbort = (): void => { cleanup(); reject(signal.reason) }
-    const cleanup = (): void => {
-      socket.removeListener('data', onData)
-      socket.removeListener('end', onEnd)
-      socket.removeListener('close', onEnd)
-      signal.removeEventListener('abort', onAbort)
-    }
-    if (signal.aborted) {
-      reject(signal.reason)
-      return
-    }
-    socket.on('data', onData)
-    socket.once('end', onEnd)
-    socket.once('close', onEnd)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
+  let text = ''
+  for await (const [chunk] of on(socket, 'data', { signal, close: ['end', 'close'] }) as AsyncIterableIterator<[Buffer]>) {
+    text += chunk.toString('utf8')
+    const end = text.indexOf('\n')
+    if (end !== -1) return text.slice(0, end)
+  }
+  throw new Error('closed before the handshake')
 }
 
 /**
@@ -115,17 +97,8 @@ export function connectFrom (from: string, port: number, options: { peer?: strin
   const host = from.includes(':') ? '::1' : '127.0.0.1'
   const socket = connect({ port, host, localAddress: from })
   socket.on('error', () => {}) // a refused connection is reset: expected here
-  socket.setEncoding('utf8')
   const lines: string[] = []
-  let buffer = ''
-  socket.on('data', (chunk: string) => {
-    buffer += chunk
-    let index
-    while ((index = buffer.indexOf('\n')) !== -1) {
-      lines.push(buffer.slice(0, index))
-      buffer = buffer.slice(index + 1)
-    }
-  })
+  createInterface({ input: socket }).on('line', line => { lines.push(line) }).on('error', () => {})
   if (options.peer !== undefined) {
     const peer = options.peer
     socket.once('connect', () => { socket.write(`${peer}\n`) })

@@ -165,10 +165,11 @@ class TcpTransport implements Transport<Socket> {
     const addresses = bound !== null && typeof bound === 'object' ? [toMultiaddr(bound.address, bound.port)] : []
     return {
       addresses,
-      close: async () => {
+      close: () => {
         // Stops accepting at once. Not awaiting Node's close callback: it waits until every
         // accepted connection has ended, and those stay open (the manager closes them).
         server.close()
+        return Promise.resolve()
       }
     }
   }

@@ -163,12 +163,13 @@ class TcpTransport implements Transport<Socket> {
     server.on('error', () => {})
     const bound = server.address()
     const addresses = bound !== null && typeof bound === 'object' ? [toMultiaddr(bound.address, bound.port).multiaddr] : []
-    let closed: Promise<void> | undefined
     return {
       addresses,
-      close: async () => {
-        closed ??= new Promise<void>(resolve => { server.close(() => { resolve() }) })
-        await closed
+      close: () => {
+        // Stops accepting at once. Not awaiting Node's close callback: it waits until every
+        // accepted connection has ended, and those stay open (the manager closes them).
+        server.close()
+        return Promise.resolve()
       }
     }
   }

@@ -143,6 +143,15 @@ describe('ConnectionManager over TCP - admission', () => {
 })
 
 describe('ConnectionManager over TCP - dialling and closing', () => {
+  it('stop() closes inbound connections whose clients stay connected, and resolves', async () => {
+    const { manager, port } = await managedServer({})
+    const connected = client(port, { localAddress: '127.0.6.1' })
+    await until(() => manager.connections.count({ state: 'open' }) === 1)
+    await manager.stop()
+    expect(manager.connections.size).toBe(0)
+    await connected.closed
+  })
+
   it('applies dialTimeout against a server that accepts and never completes the handshake', async () => {
     const silent = await plainServer(() => {})
     cleanups.push(silent.close)

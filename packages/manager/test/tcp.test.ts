@@ -69,6 +69,19 @@ describe('tcp()', () => {
     await expect(tcp().dial(address, { signal: AbortSignal.timeout(5_000) })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
   })
 
+  it('.listen() - close() stops accepting at once and resolves while accepted connections stay open', async () => {
+    const accepted: Socket[] = []
+    const listener = await listen('/ip4/127.0.0.1/tcp/0', socket => { accepted.push(socket) })
+    const address = listener.addresses[0]!
+    const socket = await tcp().dial(address, { signal: AbortSignal.timeout(5_000) })
+    cleanups.push(() => { socket.destroy() })
+    await expect.poll(() => accepted.length).toBe(1)
+    await listener.close()
+    expect(accepted[0]!.destroyed).toBe(false)
+    await expect(tcp().dial(address, { signal: AbortSignal.timeout(5_000) })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    accepted[0]!.destroy()
+  })
+
   it.each([
     '/dns4/localhost/tcp/1',
     '/ip4/127.0.0.1/udp/1',

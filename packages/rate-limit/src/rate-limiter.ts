@@ -476,7 +476,9 @@ export class RateLimiter {
   }
 
   #acquire (family: IpFamily, words: Uint32Array): RateLimitResult {
-    this.#time[0] = this.#clock.now() - this.#origin
+    // Whole milliseconds: the arithmetic below is then exact (with performance.now()'s fractions,
+    // (now + window) - now could exceed the window by a rounding error and refuse a last token).
+    this.#time[0] = Math.floor(this.#clock.now() - this.#origin)
     const order = family === 4 ? this.#ipv4Order : this.#ipv6Order
     let refusedBy: Tier | undefined
     // Every tier is asked (for the wait and the counters) before any budget is used, so that

@@ -158,6 +158,18 @@ describe('rate semantics', () => {
     expect(allowed(limiter, '10.0.0.1')).toBe(true)
   })
 
+  it('.tryAcquire() - a fractional clock (performance.now()) never refuses a full budget\'s last token by rounding', () => {
+    // With time in fractions of a millisecond, (now + window) - now can exceed the window by
+    // one ulp: the last token of a burst was refused, "retry in 1 ms" (every fresh host at threshold 1).
+    for (const threshold of [1, 3, 5, 7]) {
+      const { limiter, clock } = fakeLimiter({ threshold })
+      for (let step = 0; step < 200; step++) {
+        clock.set(63.123456789012 + step * 1_000.0123456789)
+        expect(burst(limiter, `10.0.${threshold}.${step}`, threshold + 1)).toEqual([...Array.from({ length: threshold }, () => true), false])
+      }
+    }
+  })
+
   it('.tryAcquire() - uses the clock given and an origin taken at construction', () => {
     let now = 1_700_000_000_000 // a wall clock works too: only differences are used
     const limiter = createRateLimiter({ threshold: 2, clock: { now: () => now } })

@@ -874,11 +874,12 @@ export class ConnectionManager<Raw> {
       record: entry.record,
       close: async (reason?: CloseReason) => { await this.close(entry.record.id, reason) }
     }
-    this.connections.open(entry.record.id)
-    this.#opened[entry.direction]++
+    // Identified before it opens, so that `connection:open` listeners see the peer.
     if (result?.peer !== undefined) {
       this.connections.identify(entry.record.id, result.peer)
     }
+    this.connections.open(entry.record.id)
+    this.#opened[entry.direction]++
     if (!this.#applyPeerRules(entry)) {
       return false
     }

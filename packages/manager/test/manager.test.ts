@@ -425,3 +425,24 @@ describe('ConnectionManager - lifecycle and events', () => {
     expect(errors.map(error => (error as Error).message).sort()).toEqual(['app bug', 'deny listener bug', 'listener bug'])
   })
 })
+
+describe('ConnectionManager - peer identity', () => {
+  it('records the peer an upgrade returns before connection:open, so its listeners see it', async () => {
+    const peer = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
+    const { manager, transport } = await setup({}, { upgrade: async () => ({ peer }) })
+    const seen: Array<string | undefined> = []
+    manager.events.addEventListener('connection:open', event => { seen.push(event.detail.connection.peer) })
+    transport.inject('192.0.2.1')
+    await flush()
+    expect(seen).toEqual([peer])
+  })
+
+  it('refuses a dialled connection whose upgrade names another peer than the one dialled', async () => {
+    const expected = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
+    const other = 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N'
+    const { manager, transport } = await setup({}, { upgrade: async () => ({ peer: other }) })
+    await expect(manager.dial(`/ip4/192.0.2.1/tcp/1/p2p/${expected}`)).rejects.toMatchObject({ name: 'PeerMismatchError' })
+    expect(transport.connections.at(-1)?.aborted).toBe(true)
+    expect(manager.connections.size).toBe(0)
+  })
+})

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { formatTable, runSuite } from './harness.ts'
 import { configSuite } from './suites/config.ts'
 import { gateBuildSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
@@ -14,18 +16,35 @@ const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, g
 const wanted = process.argv.slice(2).filter(argument => !argument.startsWith('-'))
 const unknown = wanted.filter(name => !SUITES.some(suite => suite.name === name))
 if (unknown.length > 0) {
-  console.error(`Unknown suite(s): ${unknown.join(', ')}. Suites: ${SUITES.map(suite => suite.name).join(', ')}`)
+  console.error(`Unknown suite(s): ${unknown.join(', ')}. Suites: ${[...new Set(SUITES.map(suite => suite.name))].join(', ')}`)
   process.exit(2)
 }
-const selected = wanted.length === 0 ? SUITES : SUITES.filter(suite => wanted.includes(suite.name))
+const names = [...new Set((wanted.length === 0 ? SUITES : SUITES.filter(suite => wanted.includes(suite.name))).map(suite => suite.name))]
 
-console.log(`# @cm benchmarks\n\nNode ${process.version} on ${process.platform}/${process.arch}; medians per operation, each suite side by side in one process.\n`)
-for (const suite of selected) {
-  const rows = await runSuite(suite)
-  console.log(`## ${suite.name}: ${suite.description}\n`)
-  console.log(formatTable(rows))
-  for (const line of await suite.report?.() ?? []) {
-    console.log(line)
+if (process.argv.includes('--in-process') || names.length === 1) {
+  // The suites named, one after another in this process (suites sharing a name run together).
+  if (!process.argv.includes('--no-header')) printHeader()
+  for (const suite of SUITES.filter(each => names.includes(each.name))) {
+    const rows = await runSuite(suite)
+    console.log(`## ${suite.name}: ${suite.description}\n`)
+    console.log(formatTable(rows))
+    for (const line of await suite.report?.() ?? []) {
+      console.log(line)
+    }
+    console.log('')
   }
-  console.log('')
+} else {
+  // Each suite name in a fresh process, so that no suite measures another's garbage or JIT state.
+  printHeader()
+  for (const name of names) {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, '--no-header'], { stdio: 'inherit' })
+    if (child.status !== 0) {
+      console.error(`suite ${name} failed (${child.signal ?? `exit ${child.status}`})`)
+      process.exitCode = 1
+    }
+  }
+}
+
+function printHeader (): void {
+  console.log(`# @cm benchmarks\n\nNode ${process.version} on ${process.platform}/${process.arch}; medians per operation; the tasks of a suite side by side in one process, each suite in a process of its own.\n`)
 }

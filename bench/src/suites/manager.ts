@@ -1,4 +1,6 @@
-import { connect, createServer } from 'node:net'
+import { fork } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { createConnectionManager } from '@cm/manager'
 import { tcp } from '@cm/manager/tcp'
 import { defaultLogger } from '@libp2p/logger'
@@ -6,6 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import type { BenchSuite } from '../harness.ts'
 import type { ConnectionManager, Listener, RemoteAddress, Transport } from '@cm/manager'
+import type { ChildProcess } from 'node:child_process'
 import type { Server } from 'node:net'
 
 /**
@@ -138,28 +141,24 @@ export const managerAdmissionSuite: BenchSuite = {
   ]
 }
 
-/** A TCP client that connects, waits for one byte, and closes. */
-async function oneConnection (port: number): Promise<boolean> {
-  return await new Promise(resolve => {
-    const socket = connect({ port, host: '127.0.0.1' })
-    let served = false
-    socket.once('data', () => { served = true; socket.destroy() })
-    socket.on('error', () => {})
-    socket.once('close', () => { resolve(served) })
-  })
-}
+/** The load generator, a child process (see `support/tcp-clients.ts`). */
+class Clients {
+  readonly #child: ChildProcess
+  constructor () {
+    this.#child = fork(fileURLToPath(new URL('../support/tcp-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  }
 
-/** Runs `count` connections, `parallel` at a time; returns how many were served. */
-async function connections (port: number, count: number, parallel: number): Promise<number> {
-  let next = 0
-  let served = 0
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < count) {
-      next++
-      if (await oneConnection(port)) served++
-    }
-  }))
-  return served
+  /** Runs `count` connections against `port`; resolves with how many were served. */
+  async run (port: number, count: number, parallel: number): Promise<number> {
+    return await new Promise(resolve => {
+      this.#child.once('message', (reply: { served: number }) => { resolve(reply.served) })
+      this.#child.send({ port, count, parallel })
+    })
+  }
+
+  close (): void {
+    this.#child.disconnect()
+  }
 }
 
 const BATCH = 200
@@ -167,11 +166,12 @@ const PARALLEL = 20
 
 export const managerTcpSuite: BenchSuite = {
   name: 'manager-tcp',
-  description: `loopback TCP: time per accepted connection (${BATCH} per sample, ${PARALLEL} at a time), managed against a bare net.Server`,
+  description: `loopback TCP: time per accepted connection (${BATCH} per sample, ${PARALLEL} at a time, clients in a separate process), managed against a bare net.Server`,
   baseline: 'bare net.Server',
   tasks: async () => {
+    const clients = new Clients()
     const bare: Server = createServer(socket => { socket.end('ok') })
-    await new Promise<void>(resolve => { bare.listen(0, '127.0.0.1', resolve) })
+    await new Promise<void>(resolve => { bare.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, resolve) })
     const barePort = (bare.address() as { port: number }).port
     const managed = createConnectionManager({
       transport: tcp({ backlog: 1024 }),
@@ -184,6 +184,7 @@ export const managerTcpSuite: BenchSuite = {
     await denying.start()
     const denyingPort = Number((await denying.listen('/ip4/127.0.0.1/tcp/0')).addresses[0]?.split('/')[4])
     cleanup = async () => {
+      clients.close()
       await new Promise(resolve => { bare.close(resolve) })
       await managed.stop()
       await denying.stop()
@@ -192,14 +193,14 @@ export const managerTcpSuite: BenchSuite = {
       if (served !== expected) throw new Error(`${name}: ${served} of ${BATCH} connections served, expected ${expected}`)
     }
     return [
-      { name: 'bare net.Server', batch: BATCH, fn: async () => { expectServed(await connections(barePort, BATCH, PARALLEL), BATCH, 'bare') } },
-      { name: '@cm/manager (tcp), admitted', batch: BATCH, fn: async () => { expectServed(await connections(managedPort, BATCH, PARALLEL), BATCH, 'managed') } },
-      { name: '@cm/manager (tcp), denied and reset', batch: BATCH, fn: async () => { expectServed(await connections(denyingPort, BATCH, PARALLEL), 0, 'denied') } }
+      { name: 'bare net.Server', batch: BATCH, fn: async () => { expectServed(await clients.run(barePort, BATCH, PARALLEL), BATCH, 'bare') } },
+      { name: '@cm/manager (tcp), admitted', batch: BATCH, fn: async () => { expectServed(await clients.run(managedPort, BATCH, PARALLEL), BATCH, 'managed') } },
+      { name: '@cm/manager (tcp), denied and reset', batch: BATCH, fn: async () => { expectServed(await clients.run(denyingPort, BATCH, PARALLEL), 0, 'denied') } }
     ]
   },
   report: async () => {
     await cleanup?.()
-    return ['', 'Per connection: connect, (admission,) one byte served, close. Rates: 1 s / the median per connection.']
+    return ['', 'Per connection: connect, admission, one byte served, close. Accepted connections per second: 1 s / the median per connection.']
   }
 }
 

@@ -243,8 +243,11 @@ interface Entry<Raw> {
   limitedPending: boolean
   /** Counted as pending inbound at all. */
   pendingInbound: boolean
-  /** Aborted when the pending connection closes, to stop its upgrade. */
-  readonly pendingController: AbortController
+  /**
+   * Aborted when the pending connection closes, to stop its upgrade or dial. Made only for
+   * connections that have something to stop (an upgrade, a dial): most have not.
+   */
+  pendingController: AbortController | undefined
   closing: Promise<void> | undefined
   /** Where to redial after an unexpected close (outbound keep-alive connections). */
   keepAlive: { readonly address: string, readonly peer: string | undefined } | undefined
@@ -262,6 +265,25 @@ interface PendingReconnect {
 }
 
 type Candidate = PruneCandidate & { readonly entryId: number }
+
+/** The {@link ManagedConnection} handed to the application: one object, no closure per connection. */
+class Managed<Raw> implements ManagedConnection<Raw> {
+  readonly id: number
+  readonly raw: Raw
+  readonly record: ConnectionRecord
+  readonly #manager: ConnectionManager<Raw>
+
+  constructor (record: ConnectionRecord, raw: Raw, manager: ConnectionManager<Raw>) {
+    this.id = record.id
+    this.raw = raw
+    this.record = record
+    this.#manager = manager
+  }
+
+  async close (reason?: CloseReason): Promise<void> {
+    await this.#manager.close(this.id, reason)
+  }
+}
 
 /** A connection's state, read afresh (calls in between may have changed it). */
 const stateOf = (entry: { readonly record: ConnectionRecord }): ConnectionState => entry.record.state
@@ -498,6 +520,7 @@ export class ConnectionManager<Raw> {
       return this.#acceptOutcome(entry, this.#open(entry, undefined))
     }
     const timeout = this.#timer(this.#config.inboundUpgradeTimeout)
+    entry.pendingController = new AbortController()
     const signal = AbortSignal.any([timeout.signal, entry.pendingController.signal, this.#shutdown.signal])
     try {
       const result = await this.#upgrade(raw, { direction: 'inbound', remoteAddress: remote, signal })
@@ -816,7 +839,7 @@ export class ConnectionManager<Raw> {
       trusted,
       limitedPending: false,
       pendingInbound: false,
-      pendingController: new AbortController(),
+      pendingController: undefined,
       closing: undefined,
       keepAlive: undefined,
       reconnectAttempt: 0,
@@ -833,6 +856,7 @@ export class ConnectionManager<Raw> {
     const record = this.connections.add({ direction: 'outbound', remoteAddress: address, ...(remote.ip === undefined ? {} : { remoteIp: remote.ip }), ...(peer === undefined ? {} : { peer }) })
     const entry = this.#track(record, remote, gateVerdict.allowed && gateVerdict.trusted)
     const timeout = this.#timer(this.#config.dialTimeout)
+    entry.pendingController = new AbortController()
     const signal = AbortSignal.any([jobSignal, timeout.signal, entry.pendingController.signal, this.#shutdown.signal])
     try {
       const raw = await this.#transport.dial(address, { signal })
@@ -868,12 +892,7 @@ export class ConnectionManager<Raw> {
     }
     this.#releasePending(entry)
     const raw = entry.raw
-    entry.managed = {
-      id: entry.record.id,
-      raw,
-      record: entry.record,
-      close: async (reason?: CloseReason) => { await this.close(entry.record.id, reason) }
-    }
+    entry.managed = new Managed(entry.record, raw, this)
     // Identified before it opens, so that `connection:open` listeners see the peer.
     if (result?.peer !== undefined) {
       this.connections.identify(entry.record.id, result.peer)
@@ -1001,7 +1020,7 @@ export class ConnectionManager<Raw> {
   /** A pending connection failed (upgrade error, timeout, abort): release and close it. */
   #failPending (entry: Entry<Raw>, reason: CloseReason, error: unknown): void {
     this.#releasePending(entry)
-    entry.pendingController.abort()
+    entry.pendingController?.abort()
     // Record the close first: destroying the socket reports a close of its own.
     if (entry.record.state === 'pending') {
       this.connections.close(entry.record.id, reason, error instanceof Error ? error : undefined)

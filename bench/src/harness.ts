@@ -45,6 +45,29 @@ export interface BenchRow {
   readonly isBaseline: boolean
 }
 
+/**
+ * A task that applies `apply` to `batch` inputs in turn per call, cycling through all of
+ * them, and counts the `true` answers (returned, so the work cannot be optimised away).
+ */
+export function cyclingTask<T> (name: string, inputs: readonly T[], batch: number, apply: (input: T) => boolean): BenchTask {
+  if (inputs.length === 0) {
+    throw new Error(`task ${name}: no inputs`)
+  }
+  let cursor = 0
+  let hits = 0
+  return {
+    name,
+    batch,
+    fn: () => {
+      for (let index = 0; index < batch; index++) {
+        if (apply(inputs[cursor] as T)) hits++
+        cursor = cursor + 1 === inputs.length ? 0 : cursor + 1
+      }
+      return hits
+    }
+  }
+}
+
 /** Options of a run. */
 export interface RunOptions {
   /** Milliseconds to sample each task. */

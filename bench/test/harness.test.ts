@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatNs, formatTable, runSuite, toRows } from '../src/harness.ts'
+import { cyclingTask, formatNs, formatTable, runSuite, toRows } from '../src/harness.ts'
 
 describe('toRows()', () => {
   it('puts the baseline first and computes the speed-up as baseline median / task median', () => {
@@ -71,5 +71,17 @@ describe('runSuite() hooks', () => {
     expect(calls).toBeGreaterThan(1)
     // tinybench calls fn once on its own first, to find out whether it is async.
     expect(outOfOrder).toBeLessThanOrEqual(1)
+  })
+})
+
+describe('cyclingTask()', () => {
+  it('applies the function to batch inputs per call, cycling, and counts the hits', async () => {
+    const seen: number[] = []
+    const task = cyclingTask('t', [1, 2, 3], 2, input => { seen.push(input); return input % 2 === 1 })
+    expect(task.batch).toBe(2)
+    expect(await task.fn()).toBe(1)
+    expect(await task.fn()).toBe(3)
+    expect(seen).toEqual([1, 2, 3, 1])
+    expect(() => cyclingTask('empty', [], 1, () => true)).toThrow(/no inputs/)
   })
 })

@@ -5,6 +5,7 @@ import { IpNet } from '@chainsafe/netmask'
 import { formatIp } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { containsCidr } from 'cidr-tools'
+import { cyclingTask } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { DefaultGate } from '@cm/gate'
 
@@ -164,19 +165,7 @@ function blockList (rules: readonly Rule[]): BlockList {
 
 /** A task that runs `check` over `batch` consecutive inputs, cycling through all of them. */
 function cycling (name: string, inputs: readonly string[], batch: number, check: (address: string) => boolean): BenchTask {
-  let cursor = 0
-  let denied = 0
-  return {
-    name,
-    batch,
-    fn: () => {
-      for (let index = 0; index < batch; index++) {
-        if (check(inputs[cursor] ?? '')) denied++
-        cursor = cursor + 1 === inputs.length ? 0 : cursor + 1
-      }
-      return denied
-    }
-  }
+  return cyclingTask(name, inputs, batch, check)
 }
 
 const DISTINCT_ADDRESSES = 65_536

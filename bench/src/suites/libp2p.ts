@@ -2,6 +2,7 @@ import { createGate } from '@cm/gate'
 import { cmGater } from '@cm/libp2p'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { cyclingTask } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { Libp2p, MultiaddrConnection } from '@libp2p/interface'
 
@@ -57,19 +58,7 @@ const LIMITS_OUT_OF_THE_WAY = {
 
 /** A task admitting `batch` connections in turn; `admit` returns whether one was admitted. */
 function admitting (name: string, inputs: readonly MultiaddrConnection[], batch: number, admit: (maConn: MultiaddrConnection) => boolean): BenchTask {
-  let next = 0
-  let admitted = 0
-  return {
-    name,
-    batch,
-    fn: () => {
-      for (let index = 0; index < batch; index++) {
-        if (admit(inputs[next] as MultiaddrConnection)) admitted++
-        next = next + 1 === inputs.length ? 0 : next + 1
-      }
-      return admitted
-    }
-  }
+  return cyclingTask(name, inputs, batch, admit)
 }
 
 const nodes: Libp2p[] = []

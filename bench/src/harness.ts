@@ -121,6 +121,12 @@ export function toRows (suite: Pick<BenchSuite, 'name' | 'baseline'>, measured: 
   return [...rows.filter(row => row.isBaseline), ...rows.filter(row => !row.isBaseline)]
 }
 
+/** The median of some numbers (the upper one of the middle two for an even count); 0 for none. */
+export function median (values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
+}
+
 /** Formats nanoseconds for people: `85 ns`, `1.24 µs`, `3.10 ms`. */
 export function formatNs (ns: number): string {
   if (ns < 1_000) return `${ns < 10 ? ns.toFixed(1) : Math.round(ns)} ns`

@@ -5,7 +5,7 @@ import { IpNet } from '@chainsafe/netmask'
 import { formatIp } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { containsCidr } from 'cidr-tools'
-import { cyclingTask } from '../harness.ts'
+import { cyclingTask, median } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { DefaultGate } from '@cm/gate'
 
@@ -264,11 +264,6 @@ function measureWith (gc: () => void, build: () => DefaultGate): { bytes: number
   const gate = build()
   gc()
   return { bytes: usedBytes(), rules: gate.size() }
-}
-
-function median (values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? 0
 }
 
 const BUILD_RULES = 10_000

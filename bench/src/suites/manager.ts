@@ -6,6 +6,7 @@ import { tcp } from '@cm/manager/tcp'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
+import { median } from '../harness.ts'
 import type { BenchSuite } from '../harness.ts'
 import type { ConnectionManager, Listener, RemoteAddress, Transport } from '@cm/manager'
 import type { ChildProcess } from 'node:child_process'
@@ -200,10 +201,14 @@ export const managerTcpSuite: BenchSuite = {
     ]
   },
   report: async () => {
-    const lines = ['', 'Per connection: connect, admission, one byte served, close. Accepted connections per second: 1 s / the median per connection.']
-    lines.push(...await interleave?.() ?? [])
-    await cleanup?.()
-    return lines
+    try {
+      const lines = ['', 'Per connection: connect, admission, one byte served, close. Accepted connections per second: 1 s / the median per connection.']
+      lines.push(...await interleave?.() ?? [])
+      return lines
+    } finally {
+      // Also when a round fails: the client process and the servers would keep this one alive.
+      await cleanup?.()
+    }
   }
 }
 
@@ -242,7 +247,6 @@ async function interleavedRatio (clients: Clients, barePort: number, managedPort
     managed.push(managedTime)
     ratios.push(bareTime / managedTime)
   }
-  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
   return [
     '',
     `Interleaved (${ROUNDS} rounds of ${BATCH} connections against each server, back to back, order swapped every round): median ${median(bare).toFixed(1)} µs per connection bare, ${median(managed).toFixed(1)} µs managed; accept-rate ratio managed / bare: median ${median(ratios).toFixed(2)} over the rounds (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}).`

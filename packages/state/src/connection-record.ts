@@ -215,6 +215,10 @@ export class Entry<Metadata> {
  * one host), and the head of the group's intrusive list.
  */
 export class Bucket<Metadata> {
+  /** The peer whose connections this bucket holds (peer buckets only). */
+  readonly peer: string | undefined
+  /** The key of the host whose connections this bucket holds (host buckets only). */
+  readonly hostKey: number | string | undefined
   c0 = 0
   c1 = 0
   c2 = 0
@@ -223,6 +227,15 @@ export class Bucket<Metadata> {
   c5 = 0
   total = 0
   head: Entry<Metadata> | undefined = undefined
+
+  /**
+   * @param peer - for a peer's bucket, the peer
+   * @param hostKey - for a host's bucket, the host's index key
+   */
+  constructor (peer?: string, hostKey?: number | string) {
+    this.peer = peer
+    this.hostKey = hostKey
+  }
 
   /** The count of one slot. */
   get (slot: number): number {

@@ -3,6 +3,7 @@ import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { CircularBuffer } from 'mnemonist'
 import { ACTIVE_STATES, Bucket, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, groupConnected, groupCount, groupHead, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
 import { ConnectionClosedError, InvalidArgumentError, InvalidTransitionError, PeerMismatchError, TrackerFullError, UnknownConnectionError } from './errors.ts'
+import { HashIndex } from './hash-index.ts'
 import { buildSnapshot } from './snapshot.ts'
 import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction, Group } from './connection-record.ts'
 import type { ConnectionEventDetail, ConnectionTrackerEvents, PeerEventDetail } from './events.ts'
@@ -209,8 +210,8 @@ export class ConnectionTracker<Metadata = unknown> {
   /** Slots free for reuse (the most recently freed last). */
   readonly #free: number[] = []
   readonly #all = new Bucket<Metadata>()
-  readonly #peers = new Map<string, Group<Metadata>>()
-  readonly #hosts = new Map<number | string, Group<Metadata>>()
+  readonly #peers = new HashIndex<string, Group<Metadata>>(peerOfGroup)
+  readonly #hosts = new HashIndex<number | string, Group<Metadata>>(hostOfGroup)
   /** The heads and tails of the lists of the connections in each slot, oldest first. */
   readonly #slotHeads: Array<Entry<Metadata> | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
   readonly #slotTails: Array<Entry<Metadata> | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
@@ -316,10 +317,10 @@ export class ConnectionTracker<Metadata = unknown> {
     this.#linkSlot(entry)
     this.#all.add(entry.slot, 1)
     if (hostKey !== undefined) {
-      joinGroup(this.#hosts, hostKey, entry, pushHost)
+      joinGroup(this.#hosts, hostKey, entry, pushHost, hostBucket)
     }
     if (peer !== undefined) {
-      joinGroup(this.#peers, peer, entry, pushPeer)
+      joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
     }
     if (this.#listening('connection:pending')) {
       this.#enqueue('connection:pending', connectionDetail(entry, undefined))
@@ -530,7 +531,7 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     entry.peer = peer
-    joinGroup(this.#peers, peer, entry, pushPeer)
+    joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
     if (entry.state !== PENDING && groupConnected(entry.peerBucket ?? entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
@@ -981,23 +982,46 @@ export function createConnectionTracker<Metadata = unknown> (init: ConnectionTra
 
 /**
  * Adds a connection to the group of its key (its host or its peer): the connection itself
- * while it is the only one, a bucket from the second one on.
+ * while it is the only one, a bucket (made by `bucketFor`) from the second one on.
  */
-function joinGroup<Key, Metadata> (map: Map<Key, Group<Metadata>>, key: Key, entry: Entry<Metadata>, push: (bucket: Bucket<Metadata>, entry: Entry<Metadata>) => void): void {
-  const group = map.get(key)
+function joinGroup<Key extends number | string, Metadata> (
+  map: HashIndex<Key, Group<Metadata>>,
+  key: Key,
+  entry: Entry<Metadata>,
+  push: (bucket: Bucket<Metadata>, entry: Entry<Metadata>) => void,
+  bucketFor: (key: Key) => Bucket<Metadata>
+): void {
+  const group = map.getOrSet(key, entry)
   if (group === undefined) {
-    map.set(key, entry)
     return
   }
   let bucket: Bucket<Metadata>
   if (group instanceof Bucket) {
     bucket = group
   } else {
-    bucket = new Bucket<Metadata>()
+    bucket = bucketFor(key)
     push(bucket, group)
     map.set(key, bucket)
   }
   push(bucket, entry)
+}
+
+/** The peer a group in the peer index belongs to (its key there). */
+function peerOfGroup<Metadata> (group: Group<Metadata>): string {
+  return group.peer ?? ''
+}
+
+/** The host index key of a group in the host index. */
+function hostOfGroup<Metadata> (group: Group<Metadata>): number | string {
+  return group.hostKey ?? ''
+}
+
+function peerBucket<Metadata> (peer: string): Bucket<Metadata> {
+  return new Bucket<Metadata>(peer, undefined)
+}
+
+function hostBucket<Metadata> (hostKey: number | string): Bucket<Metadata> {
+  return new Bucket<Metadata>(undefined, hostKey)
 }
 
 /** Puts a connection at the head of a host bucket's list and counts it. */

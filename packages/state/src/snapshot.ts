@@ -107,7 +107,7 @@ export interface TrackerSnapshot {
 export interface SnapshotSource<Metadata> {
   readonly now: number
   readonly all: Bucket<Metadata>
-  readonly peers: ReadonlyMap<string, Group<Metadata>>
+  readonly peers: Iterable<[string, Group<Metadata>]> & { readonly size: number }
   readonly hostCount: number
   readonly slotHeads: ReadonlyArray<Entry<Metadata> | undefined>
   readonly streams: number

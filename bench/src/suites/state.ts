@@ -16,15 +16,33 @@ interface Inputs {
   readonly direction: Direction
 }
 
-/** Distinct connection inputs: each one its own host and peer (the worst case for the indexes). */
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+
+/**
+ * A peer ID shaped like a real Ed25519 one (`12D3KooW` and 44 base58 characters, 52 in all,
+ * a flat string), pseudo-random but the same for the same `seed`.
+ */
+function peerId (seed: number): string {
+  const characters = ['12D3KooW']
+  let state = seed | 0
+  for (let index = 0; index < 44; index++) {
+    state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5 | 0
+    characters.push(BASE58[((state >>> 0) % 58)] ?? '1')
+  }
+  return characters.join('')
+}
+
+/**
+ * Distinct connection inputs: each one its own host and peer, distinct from the inputs of
+ * every other `network`.
+ */
 function makeInputs (count: number, network: number): Inputs[] {
   return Array.from({ length: count }, (_, index) => {
     const remoteIp = `${network}.${(index >> 16) & 0xff}.${(index >> 8) & 0xff}.${index & 0xff}`
     return {
       remoteAddress: `/ip4/${remoteIp}/tcp/${4_000 + (index % 1_000)}`,
       remoteIp,
-      // The length of a real Ed25519 peer ID (52 characters).
-      peer: `12D3KooW${index.toString(36).padStart(44, 'A')}`,
+      peer: peerId(network * 0x100000 + index),
       direction: index % 2 === 0 ? 'inbound' : 'outbound'
     }
   })
@@ -55,10 +73,14 @@ export const stateSuite: BenchSuite = {
   baseline: 'js-libp2p bookkeeping: Map<peer, Connection[]> push on open, filter on close',
   tasks: () => {
     const tracker = createConnectionTracker({ connectionHistorySize: 100 })
-    fill(tracker, makeInputs(HELD, 10))
+    const held = makeInputs(HELD, 10)
+    fill(tracker, held)
     const batches = Array.from({ length: ROUNDS }, (_, round) => makeInputs(BATCH, 20 + round))
     let round = 0
     const nextBatch = (): readonly Inputs[] => batches[round++ % ROUNDS]!
+    // New hosts, but peers that already have a connection held (a peer's second connection).
+    const knownPeerBatches = batches.map((batch, index) => batch.map((input, offset) => ({ ...input, peer: held[index * BATCH + offset]!.peer })))
+    let knownPeerRound = 0
 
     // Each task leaves the tracker as it found it: ids made by beforeEach or fn are closed by afterEach.
     let ids: number[] = []
@@ -119,9 +141,15 @@ export const stateSuite: BenchSuite = {
         afterEach: closeAll
       },
       {
-        name: 'tracker.add() with a peer',
+        name: 'tracker.add() with a new peer',
         batch: BATCH,
         fn: () => { addPending(true) },
+        afterEach: closeAll
+      },
+      {
+        name: 'tracker.add() with a peer that has a connection',
+        batch: BATCH,
+        fn: () => { ids = knownPeerBatches[knownPeerRound++ % ROUNDS]!.map(input => tracker.add(input).id) },
         afterEach: closeAll
       },
       {

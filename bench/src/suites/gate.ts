@@ -237,12 +237,44 @@ export const gateScaleSuite: BenchSuite = {
       tasks.push(...gateTasks(label, gate, hitInputs, missInputs))
       if (size === 1_000_000) {
         tasks.push(...gateTasks(`${label}, 1,024 addresses (warm cache)`, gate, hitInputs.slice(0, 1_024), missInputs.slice(0, 1_024)))
+        tasks.push(memoryReadFloor())
       } else {
         const blocked = blockList(rules)
         tasks.push(cycling(`net.BlockList.check, ${label}, miss`, missInputs, Math.max(1, Math.floor(4_096 / size)), address => blocked.check(address, address.includes(':') ? 'ipv6' : 'ipv4')))
       }
     }
     return tasks
+  }
+}
+
+const FLOOR_TABLE_BYTES = 64 * 1024 * 1024
+
+/**
+ * The floor for any lookup that must read one word nothing has cached: one read from memory.
+ * Reads follow a random cycle through a 64 MiB `Int32Array` (larger than the caches, about
+ * the size of the million-rule gate's hash tables), each address taken from the word read
+ * before, so reads cannot overlap and each costs the full latency of the memory.
+ */
+function memoryReadFloor (): BenchTask {
+  const length = FLOOR_TABLE_BYTES / 4
+  const next = new Int32Array(length)
+  for (let index = 0; index < length; index++) next[index] = index
+  // Sattolo's shuffle: one cycle through every word, so the walk never settles in a cache.
+  const draw = random(99)
+  for (let index = length - 1; index > 0; index--) {
+    const other = draw() % index
+    const swap = next[index] ?? 0
+    next[index] = next[other] ?? 0
+    next[other] = swap
+  }
+  let cursor = 0
+  return {
+    name: 'floor: one read from memory (a random word of a 64 MiB table, each read waiting on the one before)',
+    batch: GATE_BATCH,
+    fn: () => {
+      for (let index = 0; index < GATE_BATCH; index++) cursor = next[cursor] ?? 0
+      return cursor
+    }
   }
 }
 

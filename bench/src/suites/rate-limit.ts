@@ -1,5 +1,7 @@
+import { DEFAULT_RATE_LIMIT_OPTIONS, systemClock } from '@cm/config'
 import { createRateLimiter } from '@cm/rate-limit'
 import { RateLimiter as Libp2pRateLimiter } from '@libp2p/utils'
+import { LRUMapWithDelete } from 'mnemonist'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 
@@ -103,12 +105,53 @@ export const rateLimitSuite: BenchSuite = {
       libp2pTask(LIBP2P, ipv4),
       flexibleTask(FLEXIBLE, ipv4),
       cmTask('@cm/rate-limit tryAcquire (IPv4)', ipv4),
-      cmTask('@cm/rate-limit tryAcquire (IPv6, /64 key)', ['2001:db8:85a3::8a2e:370:7334'])
+      cmTask('@cm/rate-limit tryAcquire (IPv6, /64 key)', ['2001:db8:85a3::8a2e:370:7334']),
+      clockFloor()
     ]
   }
 }
 
+/**
+ * The floor under every check: one reading of the clock the limiter uses by default
+ * (`performance.now()`, through `systemClock`).
+ */
+function clockFloor (): BenchTask {
+  let sum = 0
+  return {
+    name: 'floor: one clock reading (performance.now())',
+    batch: BATCH,
+    fn: () => {
+      for (let index = 0; index < BATCH; index++) sum += systemClock.now()
+      return sum
+    }
+  }
+}
+
 const FLOOD_KEYS = 1 << 20
+
+/**
+ * The floor under a check of a new key with `mnemonist`'s LRU, which the issue asks the
+ * limiter to use: the limiter's own table, `LRUMapWithDelete` from int32 keys to slots at
+ * the default cap, doing what a flood makes it do (a lookup that misses, then `setpop`, which
+ * evicts the oldest key), with nothing else: no parsing, no clock, no rate arithmetic. The
+ * keys are the flood's IPv4 addresses as int32s, the limiter's keys for them.
+ */
+function lruFloor (): BenchTask {
+  const keys = new Int32Array(FLOOD_KEYS)
+  for (let index = 0; index < FLOOD_KEYS; index++) keys[index] = Math.imul(index, 0x9e3779b1)
+  const lru = new LRUMapWithDelete<number, number>(Array, Uint32Array, DEFAULT_RATE_LIMIT_OPTIONS.maxKeys)
+  let next = 0
+  return {
+    name: `floor: mnemonist LRUMapWithDelete alone, get then setpop (${DEFAULT_RATE_LIMIT_OPTIONS.maxKeys.toLocaleString('en')} keys, int32)`,
+    batch: BATCH,
+    fn: () => {
+      for (let index = 0; index < BATCH; index++) {
+        const key = keys[next++ & (FLOOD_KEYS - 1)] ?? 0
+        if (lru.get(key) === undefined) lru.setpop(key, index)
+      }
+    }
+  }
+}
 
 /**
  * A stream of distinct addresses (a flood from many sources): every check is a new key.
@@ -124,7 +167,8 @@ export const rateLimitFloodSuite: BenchSuite = {
       libp2pTask(LIBP2P, ipv4),
       flexibleTask(FLEXIBLE, ipv4),
       cmTask('@cm/rate-limit tryAcquire (IPv4)', ipv4),
-      cmTask('@cm/rate-limit tryAcquire (IPv6, /64 keys)', ipv6Addresses(FLOOD_KEYS))
+      cmTask('@cm/rate-limit tryAcquire (IPv6, /64 keys)', ipv6Addresses(FLOOD_KEYS)),
+      lruFloor()
     ]
   },
   report: floodMemoryReport

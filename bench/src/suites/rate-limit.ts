@@ -1,4 +1,4 @@
-import { DEFAULT_RATE_LIMIT_OPTIONS, systemClock } from '@cm/config'
+import { DEFAULT_RATE_LIMIT_OPTIONS, parseIpInto, systemClock } from '@cm/config'
 import { createRateLimiter } from '@cm/rate-limit'
 import { RateLimiter as Libp2pRateLimiter } from '@libp2p/utils'
 import { LRUMapWithDelete } from 'mnemonist'
@@ -106,7 +106,9 @@ export const rateLimitSuite: BenchSuite = {
       flexibleTask(FLEXIBLE, ipv4),
       cmTask('@cm/rate-limit tryAcquire (IPv4)', ipv4),
       cmTask('@cm/rate-limit tryAcquire (IPv6, /64 key)', ['2001:db8:85a3::8a2e:370:7334']),
-      clockFloor()
+      clockFloor(),
+      parseFloor('IPv4', ipv4[0] as string),
+      parseFloor('IPv6', '2001:db8:85a3::8a2e:370:7334')
     ]
   }
 }
@@ -122,6 +124,25 @@ function clockFloor (): BenchTask {
     batch: BATCH,
     fn: () => {
       for (let index = 0; index < BATCH; index++) sum += systemClock.now()
+      return sum
+    }
+  }
+}
+
+/**
+ * The other floor under every check: parsing the address text into words (`parseIpInto`
+ * from `@cm/config`, which the limiter calls), alone.
+ */
+function parseFloor (family: string, address: string): BenchTask {
+  const words = new Uint32Array(4)
+  // A flat copy per call site, as a socket hands out a fresh string for each connection.
+  const text = JSON.parse(JSON.stringify(address)) as string
+  let sum = 0
+  return {
+    name: `floor: parsing the address alone (parseIpInto, ${family})`,
+    batch: BATCH,
+    fn: () => {
+      for (let index = 0; index < BATCH; index++) sum += parseIpInto(text, words)
       return sum
     }
   }

@@ -185,10 +185,14 @@ export class Entry<Metadata> {
   peerPrevious: Entry<Metadata> | undefined = undefined
   peerNext: Entry<Metadata> | undefined = undefined
   peerBucket: Bucket<Metadata> | undefined = undefined
+  /** The peer's hash in the peer index (kept so that closing does not hash it again). */
+  peerHash = 0
   // The same for the host.
   hostPrevious: Entry<Metadata> | undefined = undefined
   hostNext: Entry<Metadata> | undefined = undefined
   hostBucket: Bucket<Metadata> | undefined = undefined
+  /** The host key's hash in the host index. */
+  hostHash = 0
 
   constructor (id: number, direction: 0 | 1, remoteAddress: string, host: string | undefined, hostKey: number | string | undefined, peer: string | undefined, now: number, metadata: Metadata | undefined) {
     this.id = id

@@ -317,10 +317,10 @@ export class ConnectionTracker<Metadata = unknown> {
     this.#linkSlot(entry)
     this.#all.add(entry.slot, 1)
     if (hostKey !== undefined) {
-      joinGroup(this.#hosts, hostKey, entry, pushHost, hostBucket)
+      entry.hostHash = joinGroup(this.#hosts, hostKey, entry, pushHost, hostBucket)
     }
     if (peer !== undefined) {
-      joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
+      entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
     }
     if (this.#listening('connection:pending')) {
       this.#enqueue('connection:pending', connectionDetail(entry, undefined))
@@ -461,11 +461,11 @@ export class ConnectionTracker<Metadata = unknown> {
     if (entry.hostKey !== undefined) {
       const hostBucket = entry.hostBucket
       if (hostBucket === undefined) {
-        this.#hosts.delete(entry.hostKey)
+        this.#hosts.delete(entry.hostKey, entry.hostHash)
       } else {
         unlinkHost(entry, hostBucket)
         hostBucket.add(slot, -1)
-        if (hostBucket.total === 0) this.#hosts.delete(entry.hostKey)
+        if (hostBucket.total === 0) this.#hosts.delete(entry.hostKey, entry.hostHash)
         entry.hostBucket = undefined
       }
     }
@@ -473,13 +473,13 @@ export class ConnectionTracker<Metadata = unknown> {
     if (entry.peer !== undefined) {
       const peerBucket = entry.peerBucket
       if (peerBucket === undefined) {
-        this.#peers.delete(entry.peer)
+        this.#peers.delete(entry.peer, entry.peerHash)
         disconnected = wasConnected
       } else {
         unlinkPeer(entry, peerBucket)
         peerBucket.add(slot, -1)
         disconnected = wasConnected && peerBucket.connected === 0
-        if (peerBucket.total === 0) this.#peers.delete(entry.peer)
+        if (peerBucket.total === 0) this.#peers.delete(entry.peer, entry.peerHash)
         entry.peerBucket = undefined
       }
     }
@@ -531,7 +531,7 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     entry.peer = peer
-    joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
+    entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
     if (entry.state !== PENDING && groupConnected(entry.peerBucket ?? entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
@@ -983,6 +983,8 @@ export function createConnectionTracker<Metadata = unknown> (init: ConnectionTra
 /**
  * Adds a connection to the group of its key (its host or its peer): the connection itself
  * while it is the only one, a bucket (made by `bucketFor`) from the second one on.
+ *
+ * @returns the key's hash in `map`, for the entry to keep
  */
 function joinGroup<Key extends number | string, Metadata> (
   map: HashIndex<Key, Group<Metadata>>,
@@ -990,10 +992,11 @@ function joinGroup<Key extends number | string, Metadata> (
   entry: Entry<Metadata>,
   push: (bucket: Bucket<Metadata>, entry: Entry<Metadata>) => void,
   bucketFor: (key: Key) => Bucket<Metadata>
-): void {
-  const group = map.getOrSet(key, entry)
+): number {
+  const hash = map.hashOf(key)
+  const group = map.getOrSet(key, entry, hash)
   if (group === undefined) {
-    return
+    return hash
   }
   let bucket: Bucket<Metadata>
   if (group instanceof Bucket) {
@@ -1001,9 +1004,10 @@ function joinGroup<Key extends number | string, Metadata> (
   } else {
     bucket = bucketFor(key)
     push(bucket, group)
-    map.set(key, bucket)
+    map.set(key, bucket, hash)
   }
   push(bucket, entry)
+  return hash
 }
 
 /** The peer a group in the peer index belongs to (its key there). */

@@ -94,6 +94,14 @@ export class HashIndex<Key extends number | string, Value> {
     return this.#size
   }
 
+  /**
+   * The hash this index gives `key`. The methods that take a `hash` take this one, so that a
+   * caller that keeps it (the tracker keeps it in the entry) hashes a key once.
+   */
+  hashOf (key: Key): number {
+    return this.#hash(key, this.#seed)
+  }
+
   /** The value of `key`, if held. */
   get (key: Key): Value | undefined {
     const slot = this.#find(key, this.#hash(key, this.#seed))
@@ -101,8 +109,7 @@ export class HashIndex<Key extends number | string, Value> {
   }
 
   /** Sets the value of `key` (whose key, by `keyOf`, must be `key`). */
-  set (key: Key, value: Value): void {
-    const hash = this.#hash(key, this.#seed)
+  set (key: Key, value: Value, hash: number = this.hashOf(key)): void {
     const slot = this.#find(key, hash)
     if (slot >= 0) {
       this.#values[slot] = value
@@ -115,8 +122,7 @@ export class HashIndex<Key extends number | string, Value> {
    * The value of `key` if held; otherwise sets it to `value` (whose key must be `key`) and
    * returns `undefined`. One hash and one probe where `get` then `set` would take two.
    */
-  getOrSet (key: Key, value: Value): Value | undefined {
-    const hash = this.#hash(key, this.#seed)
+  getOrSet (key: Key, value: Value, hash: number = this.hashOf(key)): Value | undefined {
     const slot = this.#find(key, hash)
     if (slot >= 0) {
       return this.#values[slot]
@@ -144,8 +150,8 @@ export class HashIndex<Key extends number | string, Value> {
    *
    * @returns whether it was held
    */
-  delete (key: Key): boolean {
-    const slot = this.#find(key, this.#hash(key, this.#seed))
+  delete (key: Key, hash: number = this.hashOf(key)): boolean {
+    const slot = this.#find(key, hash)
     if (slot < 0) {
       return false
     }

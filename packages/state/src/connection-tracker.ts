@@ -317,10 +317,10 @@ export class ConnectionTracker<Metadata = unknown> {
     this.#linkSlot(entry)
     this.#all.add(entry.slot, 1)
     if (hostKey !== undefined) {
-      entry.hostHash = joinGroup(this.#hosts, hostKey, entry, pushHost, hostBucket)
+      entry.hostHash = joinGroup(this.#hosts, hostKey, entry, pushHost, newHostBucket)
     }
     if (peer !== undefined) {
-      entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
+      entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, newPeerBucket)
     }
     if (this.#listening('connection:pending')) {
       this.#enqueue('connection:pending', connectionDetail(entry, undefined))
@@ -531,7 +531,7 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     entry.peer = peer
-    entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, peerBucket)
+    entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, newPeerBucket)
     if (entry.state !== PENDING && groupConnected(entry.peerBucket ?? entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
@@ -1020,11 +1020,13 @@ function hostOfGroup<Metadata> (group: Group<Metadata>): number | string {
   return group.hostKey ?? ''
 }
 
-function peerBucket<Metadata> (peer: string): Bucket<Metadata> {
+/** A peer's bucket, made when the peer gets its second connection. */
+function newPeerBucket<Metadata> (peer: string): Bucket<Metadata> {
   return new Bucket<Metadata>(peer, undefined)
 }
 
-function hostBucket<Metadata> (hostKey: number | string): Bucket<Metadata> {
+/** A host's bucket, made when the host gets its second connection. */
+function newHostBucket<Metadata> (hostKey: number | string): Bucket<Metadata> {
   return new Bucket<Metadata>(undefined, hostKey)
 }
 

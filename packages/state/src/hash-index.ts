@@ -15,8 +15,10 @@
  * README).
  *
  * The hash is seeded per index from `crypto.getRandomValues`, so whoever chooses the keys
- * (peer IDs, source addresses) cannot predict where they land. Deletes shift later entries
- * back (no tombstones), and the table shrinks as it empties.
+ * (peer IDs, source addresses) cannot predict where they land. It is a fast hash, not a
+ * keyed cryptographic one (nor is V8's own); what it guards is probe length, and the keys a
+ * remote party can place are bounded by the connections it is allowed to hold. Deletes
+ * shift later entries back (no tombstones), and the table shrinks as it empties.
  */
 
 const INITIAL_CAPACITY = 16

@@ -121,6 +121,21 @@ export function toRows (suite: Pick<BenchSuite, 'name' | 'baseline'>, measured: 
   return [...rows.filter(row => row.isBaseline), ...rows.filter(row => !row.isBaseline)]
 }
 
+/**
+ * A seeded generator of uint32s (mulberry32), so that every run builds the same fixtures.
+ *
+ * @param seed - any int32: the same seed gives the same sequence
+ */
+export function seededRandom (seed: number): () => number {
+  let state = seed
+  return () => {
+    state = (state + 0x6d2b79f5) | 0
+    let value = Math.imul(state ^ (state >>> 15), 1 | state)
+    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value
+    return (value ^ (value >>> 14)) >>> 0
+  }
+}
+
 /** The median of some numbers (the upper one of the middle two for an even count); 0 for none. */
 export function median (values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)

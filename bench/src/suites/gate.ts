@@ -5,7 +5,7 @@ import { IpNet } from '@chainsafe/netmask'
 import { formatIp } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { containsCidr } from 'cidr-tools'
-import { cyclingTask, median } from '../harness.ts'
+import { cyclingTask, median, seededRandom } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { DefaultGate } from '@cm/gate'
 
@@ -32,17 +32,6 @@ const SPECIAL_RANGES = [
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16',
   '172.16.0.0/12', '192.168.0.0/16', '198.18.0.0/15', 'fc00::/7', 'fe80::/10'
 ]
-
-/** A seeded 32-bit generator (mulberry32), so that every run builds the same fixtures. */
-function random (seed: number): () => number {
-  let state = seed
-  return () => {
-    state = (state + 0x6d2b79f5) | 0
-    let value = Math.imul(state ^ (state >>> 15), 1 | state)
-    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value
-    return (value ^ (value >>> 14)) >>> 0
-  }
-}
 
 function pick (next: () => number, weights: ReadonlyArray<readonly [number, number]>): number {
   const total = weights.reduce((sum, [, weight]) => sum + weight, 0)
@@ -88,7 +77,7 @@ function randomPublicIpv4 (next: () => number): number {
 }
 
 function randomRules (count: number, seed: number): Rule[] {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const rules = SPECIAL_RANGES.slice(0, count).map(specialRule)
   while (rules.length < count) {
     if (next() % 10 < 7) {
@@ -122,13 +111,13 @@ function addressIn (rule: Rule, next: () => number): string {
 
 /** Addresses inside random rules of the set. */
 function hits (rules: readonly Rule[], count: number, seed: number): string[] {
-  const next = random(seed)
+  const next = seededRandom(seed)
   return Array.from({ length: count }, () => flat(addressIn(rules[next() % rules.length] ?? rules[0] as Rule, next)))
 }
 
 /** Addresses (70% IPv4, 30% IPv6) that no rule of `gate` matches. */
 function misses (gate: DefaultGate, count: number, seed: number): string[] {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const found: string[] = []
   while (found.length < count) {
     const address = next() % 10 < 7
@@ -260,7 +249,7 @@ function memoryReadFloor (): BenchTask {
   const next = new Int32Array(length)
   for (let index = 0; index < length; index++) next[index] = index
   // Sattolo's shuffle: one cycle through every word, so the walk never settles in a cache.
-  const draw = random(99)
+  const draw = seededRandom(99)
   for (let index = length - 1; index > 0; index--) {
     const other = draw() % index
     const swap = next[index] ?? 0

@@ -1,4 +1,5 @@
 import { createConnectionTracker } from '@cm/state'
+import { seededRandom } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { ConnectionTracker, Direction } from '@cm/state'
 
@@ -23,11 +24,10 @@ const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
  * a flat string), pseudo-random but the same for the same `seed`.
  */
 function peerId (seed: number): string {
+  const next = seededRandom(seed)
   const characters = ['12D3KooW']
-  let state = seed | 0
   for (let index = 0; index < 44; index++) {
-    state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5 | 0
-    characters.push(BASE58[((state >>> 0) % 58)] ?? '1')
+    characters.push(BASE58[next() % 58] ?? '1')
   }
   return characters.join('')
 }

@@ -149,8 +149,8 @@ export const NO_TAGS: Readonly<Record<string, number>> = Object.freeze(Object.cr
 
 /**
  * @internal
- * The tracker's own mutable record of one connection, with the links of the intrusive lists
- * it is on. Never handed out: users see it through a {@link ConnectionRecord}.
+ * The tracker's own mutable record of one connection, with the links of its state's list.
+ * Never handed out: users see it through a {@link ConnectionRecord}.
  */
 export class Entry<Metadata> {
   readonly id: number
@@ -180,17 +180,14 @@ export class Entry<Metadata> {
   // Links of the list of the connections in the same state and direction.
   slotPrevious: Entry<Metadata> | undefined = undefined
   slotNext: Entry<Metadata> | undefined = undefined
-  // Links of the peer's list, and the peer's counters; all undefined while the connection
-  // is the peer's only one (the peer index then holds the entry itself: see Group).
-  peerPrevious: Entry<Metadata> | undefined = undefined
-  peerNext: Entry<Metadata> | undefined = undefined
-  peerBucket: Bucket<Metadata> | undefined = undefined
+  // The peer's counters and the head of its list, undefined while the connection is the
+  // peer's only one (the peer index then holds the entry itself: see Group). The links of
+  // the peer's list are the tracker's, by ID slot (see SlotLists).
+  peerBucket: Bucket | undefined = undefined
   /** The peer's hash in the peer index (kept so that closing does not hash it again). */
   peerHash = 0
   // The same for the host.
-  hostPrevious: Entry<Metadata> | undefined = undefined
-  hostNext: Entry<Metadata> | undefined = undefined
-  hostBucket: Bucket<Metadata> | undefined = undefined
+  hostBucket: Bucket | undefined = undefined
   /** The host key's hash in the host index. */
   hostHash = 0
 
@@ -216,9 +213,9 @@ export class Entry<Metadata> {
 /**
  * @internal
  * Counters by state and direction (one per slot) of a group of connections (all, one peer,
- * one host), and the head of the group's intrusive list.
+ * one host), and the ID slot of the head of the group's list (see SlotLists).
  */
-export class Bucket<Metadata> {
+export class Bucket {
   /** The peer whose connections this bucket holds (peer buckets only). */
   readonly peer: string | undefined
   /** The key of the host whose connections this bucket holds (host buckets only). */
@@ -230,7 +227,8 @@ export class Bucket<Metadata> {
   c4 = 0
   c5 = 0
   total = 0
-  head: Entry<Metadata> | undefined = undefined
+  /** The ID slot of the first connection of the group's list; 0 while it is empty. */
+  head = 0
 
   /**
    * @param peer - for a peer's bucket, the peer
@@ -287,15 +285,9 @@ export class Bucket<Metadata> {
  * @internal
  * What the peer and host indexes hold for a key: the entry itself while it is the key's only
  * connection (most peers and hosts have one; this saves a bucket and its allocation per
- * connection), a bucket from the second one on. The group's list starts at
- * {@link groupHead} and follows `peerNext` or `hostNext`.
+ * connection), a bucket from the second one on.
  */
-export type Group<Metadata> = Entry<Metadata> | Bucket<Metadata>
-
-/** @internal The first entry of a group's list. */
-export function groupHead<Metadata> (group: Group<Metadata>): Entry<Metadata> | undefined {
-  return group instanceof Bucket ? group.head : group
-}
+export type Group<Metadata> = Entry<Metadata> | Bucket
 
 /** @internal How many of a group's connections are in `state` and `direction` (-1: any). */
 export function groupCount<Metadata> (group: Group<Metadata>, state: number, direction: number): number {

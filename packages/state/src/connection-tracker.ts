@@ -1,9 +1,10 @@
 import { CONFIG_RULES, DEFAULT_CONFIG, formatIp, ipFromMultiaddr, parseIpInto, ProblemCollector, resolveOptions, SafeEventEmitter, systemClock } from '@cm/config'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { CircularBuffer } from 'mnemonist'
-import { ACTIVE_STATES, Bucket, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, groupConnected, groupCount, groupHead, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
+import { ACTIVE_STATES, Bucket, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, groupConnected, groupCount, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
 import { ConnectionClosedError, InvalidArgumentError, InvalidTransitionError, PeerMismatchError, TrackerFullError, UnknownConnectionError } from './errors.ts'
 import { HashIndex } from './hash-index.ts'
+import { SlotLists } from './slot-lists.ts'
 import { buildSnapshot } from './snapshot.ts'
 import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction, Group } from './connection-record.ts'
 import type { ConnectionEventDetail, ConnectionTrackerEvents, PeerEventDetail } from './events.ts'
@@ -209,9 +210,12 @@ export class ConnectionTracker<Metadata = unknown> {
   readonly #generations: number[] = [0]
   /** Slots free for reuse (the most recently freed last). */
   readonly #free: number[] = []
-  readonly #all = new Bucket<Metadata>()
+  readonly #all = new Bucket()
   readonly #peers = new HashIndex<string, Group<Metadata>>(peerOfGroup)
   readonly #hosts = new HashIndex<number | string, Group<Metadata>>(hostOfGroup)
+  /** The lists of each peer's connections, and of each host's, by ID slot. */
+  readonly #peerLists = new SlotLists()
+  readonly #hostLists = new SlotLists()
   /** The heads and tails of the lists of the connections in each slot, oldest first. */
   readonly #slotHeads: Array<Entry<Metadata> | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
   readonly #slotTails: Array<Entry<Metadata> | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
@@ -317,10 +321,10 @@ export class ConnectionTracker<Metadata = unknown> {
     this.#linkSlot(entry)
     this.#all.add(entry.slot, 1)
     if (hostKey !== undefined) {
-      entry.hostHash = joinGroup(this.#hosts, hostKey, entry, pushHost, newHostBucket)
+      entry.hostHash = joinGroup(this.#hosts, this.#hostLists, hostKey, entry, newHostBucket, setHostBucket)
     }
     if (peer !== undefined) {
-      entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, newPeerBucket)
+      entry.peerHash = joinGroup(this.#peers, this.#peerLists, peer, entry, newPeerBucket, setPeerBucket)
     }
     if (this.#listening('connection:pending')) {
       this.#enqueue('connection:pending', connectionDetail(entry, undefined))
@@ -463,8 +467,7 @@ export class ConnectionTracker<Metadata = unknown> {
       if (hostBucket === undefined) {
         this.#hosts.delete(entry.hostKey, entry.hostHash)
       } else {
-        unlinkHost(entry, hostBucket)
-        hostBucket.add(slot, -1)
+        leaveGroup(this.#hostLists, hostBucket, entry, slot)
         if (hostBucket.total === 0) this.#hosts.delete(entry.hostKey, entry.hostHash)
         entry.hostBucket = undefined
       }
@@ -476,8 +479,7 @@ export class ConnectionTracker<Metadata = unknown> {
         this.#peers.delete(entry.peer, entry.peerHash)
         disconnected = wasConnected
       } else {
-        unlinkPeer(entry, peerBucket)
-        peerBucket.add(slot, -1)
+        leaveGroup(this.#peerLists, peerBucket, entry, slot)
         disconnected = wasConnected && peerBucket.connected === 0
         if (peerBucket.total === 0) this.#peers.delete(entry.peer, entry.peerHash)
         entry.peerBucket = undefined
@@ -531,7 +533,7 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     entry.peer = peer
-    entry.peerHash = joinGroup(this.#peers, peer, entry, pushPeer, newPeerBucket)
+    entry.peerHash = joinGroup(this.#peers, this.#peerLists, peer, entry, newPeerBucket, setPeerBucket)
     if (entry.state !== PENDING && groupConnected(entry.peerBucket ?? entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
@@ -679,8 +681,10 @@ export class ConnectionTracker<Metadata = unknown> {
       const canonical = typeof host === 'string' ? canonicalIp(host) : undefined
       const group = canonical === undefined ? undefined : this.#peers.get(peer)
       let count = 0
-      for (let entry = group === undefined ? undefined : groupHead(group); entry !== undefined; entry = entry.peerNext) {
-        if (entry.host === canonical && matches(entry, state, direction)) count++
+      const lists = this.#peerLists
+      for (let index = group === undefined ? 0 : headOf(group); index !== 0; index = lists.next(index)) {
+        const entry = this.#slots[index]
+        if (entry !== undefined && entry.host === canonical && matches(entry, state, direction)) count++
       }
       return count
     }
@@ -730,8 +734,10 @@ export class ConnectionTracker<Metadata = unknown> {
       return result
     }
     if (peer === undefined) {
-      for (let entry = groupHead(group); entry !== undefined; entry = entry.hostNext) {
-        if (matches(entry, state, direction)) result.push(entry.view)
+      const lists = this.#hostLists
+      for (let index = headOf(group); index !== 0; index = lists.next(index)) {
+        const entry = this.#slots[index]
+        if (entry !== undefined && matches(entry, state, direction)) result.push(entry.view)
       }
       return result
     }
@@ -739,8 +745,10 @@ export class ConnectionTracker<Metadata = unknown> {
     if (host !== undefined && canonicalHost === undefined) {
       return result
     }
-    for (let entry = groupHead(group); entry !== undefined; entry = entry.peerNext) {
-      if (matches(entry, state, direction) && (canonicalHost === undefined || entry.host === canonicalHost)) {
+    const lists = this.#peerLists
+    for (let index = headOf(group); index !== 0; index = lists.next(index)) {
+      const entry = this.#slots[index]
+      if (entry !== undefined && matches(entry, state, direction) && (canonicalHost === undefined || entry.host === canonicalHost)) {
         result.push(entry.view)
       }
     }
@@ -807,6 +815,8 @@ export class ConnectionTracker<Metadata = unknown> {
       }
       this.#slots.push(undefined)
       this.#generations.push(0)
+      this.#peerLists.reserve(fresh)
+      this.#hostLists.reserve(fresh)
       return fresh
     }
     const generation = (this.#generations[slot] ?? 0) + 1
@@ -982,32 +992,51 @@ export function createConnectionTracker<Metadata = unknown> (init: ConnectionTra
 
 /**
  * Adds a connection to the group of its key (its host or its peer): the connection itself
- * while it is the only one, a bucket (made by `bucketFor`) from the second one on.
+ * while it is the only one, a bucket (made by `newBucket`) from the second one on.
  *
  * @returns the key's hash in `map`, for the entry to keep
  */
 function joinGroup<Key extends number | string, Metadata> (
   map: HashIndex<Key, Group<Metadata>>,
+  lists: SlotLists,
   key: Key,
   entry: Entry<Metadata>,
-  push: (bucket: Bucket<Metadata>, entry: Entry<Metadata>) => void,
-  bucketFor: (key: Key) => Bucket<Metadata>
+  newBucket: (key: Key) => Bucket,
+  setBucket: (entry: Entry<Metadata>, bucket: Bucket) => void
 ): number {
   const hash = map.hashOf(key)
   const group = map.getOrSet(key, entry, hash)
   if (group === undefined) {
     return hash
   }
-  let bucket: Bucket<Metadata>
+  let bucket: Bucket
   if (group instanceof Bucket) {
     bucket = group
   } else {
-    bucket = bucketFor(key)
-    push(bucket, group)
+    bucket = newBucket(key)
+    pushToGroup(lists, bucket, group, setBucket)
     map.set(key, bucket, hash)
   }
-  push(bucket, entry)
+  pushToGroup(lists, bucket, entry, setBucket)
   return hash
+}
+
+/** Puts a connection at the head of a bucket's list and counts it. */
+function pushToGroup<Metadata> (lists: SlotLists, bucket: Bucket, entry: Entry<Metadata>, setBucket: (entry: Entry<Metadata>, bucket: Bucket) => void): void {
+  setBucket(entry, bucket)
+  bucket.head = lists.push(bucket.head, entry.id % ID_SLOTS)
+  bucket.add(entry.slot, 1)
+}
+
+/** Takes a connection, whose counters are in `slot`, out of a bucket's list and counts. */
+function leaveGroup<Metadata> (lists: SlotLists, bucket: Bucket, entry: Entry<Metadata>, slot: number): void {
+  bucket.head = lists.remove(bucket.head, entry.id % ID_SLOTS)
+  bucket.add(slot, -1)
+}
+
+/** The ID slot of the first connection of a group's list. */
+function headOf<Metadata> (group: Group<Metadata>): number {
+  return group instanceof Bucket ? group.head : group.id % ID_SLOTS
 }
 
 /** The peer a group in the peer index belongs to (its key there). */
@@ -1021,49 +1050,21 @@ function hostOfGroup<Metadata> (group: Group<Metadata>): number | string {
 }
 
 /** A peer's bucket, made when the peer gets its second connection. */
-function newPeerBucket<Metadata> (peer: string): Bucket<Metadata> {
-  return new Bucket<Metadata>(peer, undefined)
+function newPeerBucket (peer: string): Bucket {
+  return new Bucket(peer, undefined)
 }
 
 /** A host's bucket, made when the host gets its second connection. */
-function newHostBucket<Metadata> (hostKey: number | string): Bucket<Metadata> {
-  return new Bucket<Metadata>(undefined, hostKey)
+function newHostBucket (hostKey: number | string): Bucket {
+  return new Bucket(undefined, hostKey)
 }
 
-/** Puts a connection at the head of a host bucket's list and counts it. */
-function pushHost<Metadata> (bucket: Bucket<Metadata>, entry: Entry<Metadata>): void {
-  entry.hostBucket = bucket
-  entry.hostNext = bucket.head
-  if (bucket.head !== undefined) bucket.head.hostPrevious = entry
-  bucket.head = entry
-  bucket.add(entry.slot, 1)
-}
-
-/** Puts a connection at the head of a peer bucket's list and counts it. */
-function pushPeer<Metadata> (bucket: Bucket<Metadata>, entry: Entry<Metadata>): void {
+function setPeerBucket<Metadata> (entry: Entry<Metadata>, bucket: Bucket): void {
   entry.peerBucket = bucket
-  entry.peerNext = bucket.head
-  if (bucket.head !== undefined) bucket.head.peerPrevious = entry
-  bucket.head = entry
-  bucket.add(entry.slot, 1)
 }
 
-function unlinkHost<Metadata> (entry: Entry<Metadata>, bucket: Bucket<Metadata>): void {
-  const { hostPrevious: previous, hostNext: next } = entry
-  if (previous === undefined) bucket.head = next
-  else previous.hostNext = next
-  if (next !== undefined) next.hostPrevious = previous
-  entry.hostPrevious = undefined
-  entry.hostNext = undefined
-}
-
-function unlinkPeer<Metadata> (entry: Entry<Metadata>, bucket: Bucket<Metadata>): void {
-  const { peerPrevious: previous, peerNext: next } = entry
-  if (previous === undefined) bucket.head = next
-  else previous.peerNext = next
-  if (next !== undefined) next.peerPrevious = previous
-  entry.peerPrevious = undefined
-  entry.peerNext = undefined
+function setHostBucket<Metadata> (entry: Entry<Metadata>, bucket: Bucket): void {
+  entry.hostBucket = bucket
 }
 
 function matches<Metadata> (entry: Entry<Metadata>, state: number, direction: number): boolean {

@@ -106,7 +106,7 @@ export interface TrackerSnapshot {
 /** @internal What {@link buildSnapshot} reads from the tracker. */
 export interface SnapshotSource<Metadata> {
   readonly now: number
-  readonly all: Bucket<Metadata>
+  readonly all: Bucket
   readonly peers: Iterable<[string, Group<Metadata>]> & { readonly size: number }
   readonly hostCount: number
   readonly slotHeads: ReadonlyArray<Entry<Metadata> | undefined>

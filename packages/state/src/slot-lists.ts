@@ -1,0 +1,78 @@
+/** Slots the lists make room for at first. */
+const INITIAL_SLOTS = 1_024
+
+/**
+ * @internal
+ * A group's list of connections (a peer's, or a host's), for any number of groups: links
+ * between the ID slots of the connections, in two typed arrays indexed by slot, rather than
+ * references between the entries.
+ *
+ * Why not references: putting a connection at the head of its group's list must link the
+ * old head back to it. With a reference, that is a property store on the old head, and the
+ * store first loads the old head, a connection made long ago whose memory is seldom in the
+ * caches. With 100,000 connections held, that one load was about 150 ns of a peer's
+ * second-connection `add()` (measured side by side). Here it is a store of one integer
+ * into an array already at hand, which the processor does not wait for.
+ *
+ * Slot 0 is never a connection's, so 0 ends a list and marks an empty one.
+ */
+export class SlotLists {
+  /** The slot before each slot in its list; 0 for the head. */
+  #previous = new Int32Array(INITIAL_SLOTS)
+  /** The slot after each slot in its list; 0 for the tail. */
+  #next = new Int32Array(INITIAL_SLOTS)
+
+  /** Makes room for `slot` (slots are handed out in order, so this grows by doubling). */
+  reserve (slot: number): void {
+    const length = this.#next.length
+    if (slot < length) {
+      return
+    }
+    const size = Math.max(length * 2, slot + 1)
+    const previous = new Int32Array(size)
+    previous.set(this.#previous)
+    this.#previous = previous
+    const next = new Int32Array(size)
+    next.set(this.#next)
+    this.#next = next
+  }
+
+  /**
+   * Puts `slot` at the head of the list that starts at `head` (0: an empty list).
+   *
+   * @returns the new head: `slot`
+   */
+  push (head: number, slot: number): number {
+    this.#previous[slot] = 0
+    this.#next[slot] = head
+    if (head !== 0) {
+      this.#previous[head] = slot
+    }
+    return slot
+  }
+
+  /**
+   * Takes `slot` out of the list that starts at `head`.
+   *
+   * @returns the list's head afterwards (0: the list is now empty)
+   */
+  remove (head: number, slot: number): number {
+    const previous = this.#previous[slot] ?? 0
+    const next = this.#next[slot] ?? 0
+    if (next !== 0) {
+      this.#previous[next] = previous
+    }
+    this.#previous[slot] = 0
+    this.#next[slot] = 0
+    if (previous === 0) {
+      return next
+    }
+    this.#next[previous] = next
+    return head
+  }
+
+  /** The slot after `slot` in its list; 0 at the tail. */
+  next (slot: number): number {
+    return this.#next[slot] ?? 0
+  }
+}

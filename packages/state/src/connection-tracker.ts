@@ -1059,10 +1059,12 @@ function newHostBucket (hostKey: number | string): Bucket {
   return new Bucket(undefined, hostKey)
 }
 
+/** Records the bucket of a connection's peer in its entry. */
 function setPeerBucket<Metadata> (entry: Entry<Metadata>, bucket: Bucket): void {
   entry.peerBucket = bucket
 }
 
+/** Records the bucket of a connection's host in its entry. */
 function setHostBucket<Metadata> (entry: Entry<Metadata>, bucket: Bucket): void {
   entry.hostBucket = bucket
 }

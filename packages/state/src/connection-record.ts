@@ -180,14 +180,16 @@ export class Entry<Metadata> {
   // Links of the list of the connections in the same state and direction.
   slotPrevious: Entry<Metadata> | undefined = undefined
   slotNext: Entry<Metadata> | undefined = undefined
-  // The peer's counters and the head of its list, undefined while the connection is the
-  // peer's only one (the peer index then holds the entry itself: see Group). The links of
-  // the peer's list are the tracker's, by ID slot (see SlotLists).
-  peerBucket: Bucket | undefined = undefined
+  /**
+   * The peer's group (see GroupRecords), 0 while the connection is the peer's only one (the
+   * peer index then holds its ID slot, negated) or has no peer. The links of the peer's list
+   * are the tracker's, by ID slot (see SlotLists).
+   */
+  peerGroup = 0
   /** The peer's hash in the peer index (kept so that closing does not hash it again). */
   peerHash = 0
-  // The same for the host.
-  hostBucket: Bucket | undefined = undefined
+  /** The same for the host. */
+  hostGroup = 0
   /** The host key's hash in the host index. */
   hostHash = 0
 
@@ -210,99 +212,9 @@ export class Entry<Metadata> {
   }
 }
 
-/**
- * @internal
- * Counters by state and direction (one per slot) of a group of connections (all, one peer,
- * one host), and the ID slot of the head of the group's list (see SlotLists).
- */
-export class Bucket {
-  /** The peer whose connections this bucket holds (peer buckets only). */
-  readonly peer: string | undefined
-  /** The key of the host whose connections this bucket holds (host buckets only). */
-  readonly hostKey: number | string | undefined
-  c0 = 0
-  c1 = 0
-  c2 = 0
-  c3 = 0
-  c4 = 0
-  c5 = 0
-  total = 0
-  /** The ID slot of the first connection of the group's list; 0 while it is empty. */
-  head = 0
-
-  /**
-   * @param peer - for a peer's bucket, the peer
-   * @param hostKey - for a host's bucket, the host's index key
-   */
-  constructor (peer?: string, hostKey?: number | string) {
-    this.peer = peer
-    this.hostKey = hostKey
-  }
-
-  /** The count of one slot. */
-  get (slot: number): number {
-    switch (slot) {
-      case 0: return this.c0
-      case 1: return this.c1
-      case 2: return this.c2
-      case 3: return this.c3
-      case 4: return this.c4
-      default: return this.c5
-    }
-  }
-
-  /** Adds `delta` to one slot's count and to the total. */
-  add (slot: number, delta: number): void {
-    switch (slot) {
-      case 0: this.c0 += delta; break
-      case 1: this.c1 += delta; break
-      case 2: this.c2 += delta; break
-      case 3: this.c3 += delta; break
-      case 4: this.c4 += delta; break
-      default: this.c5 += delta
-    }
-    this.total += delta
-  }
-
-  /**
-   * The count of the connections in `state` (-1: any active state) and `direction` (-1:
-   * either).
-   */
-  count (state: number, direction: number): number {
-    if (state >= 0) {
-      return direction >= 0 ? this.get(state * 2 + direction) : this.get(state * 2) + this.get(state * 2 + 1)
-    }
-    return direction >= 0 ? this.get(direction) + this.get(2 + direction) + this.get(4 + direction) : this.total
-  }
-
-  /** Connections that have opened and not yet closed (open or closing). */
-  get connected (): number {
-    return this.c2 + this.c3 + this.c4 + this.c5
-  }
-}
-
-/**
- * @internal
- * What the peer and host indexes hold for a key: the entry itself while it is the key's only
- * connection (most peers and hosts have one; this saves a bucket and its allocation per
- * connection), a bucket from the second one on.
- */
-export type Group<Metadata> = Entry<Metadata> | Bucket
-
-/** @internal How many of a group's connections are in `state` and `direction` (-1: any). */
-export function groupCount<Metadata> (group: Group<Metadata>, state: number, direction: number): number {
-  if (group instanceof Bucket) {
-    return group.count(state, direction)
-  }
-  return (state < 0 || group.state === state) && (direction < 0 || group.direction === direction) ? 1 : 0
-}
-
-/** @internal How many of a group's connections have opened and not yet closed. */
-export function groupConnected<Metadata> (group: Group<Metadata>): number {
-  if (group instanceof Bucket) {
-    return group.connected
-  }
-  return group.state === OPEN || group.state === CLOSING ? 1 : 0
+/** @internal Whether a connection is in `state` and `direction` (-1: any), as 1 or 0. */
+export function entryCount<Metadata> (entry: Entry<Metadata>, state: number, direction: number): number {
+  return (state < 0 || entry.state === state) && (direction < 0 || entry.direction === direction) ? 1 : 0
 }
 
 let createView: <Metadata>(entry: Entry<Metadata>) => ConnectionRecord<Metadata>

@@ -1,12 +1,13 @@
 import { CONFIG_RULES, DEFAULT_CONFIG, formatIp, ipFromMultiaddr, parseIpInto, ProblemCollector, resolveOptions, SafeEventEmitter, systemClock } from '@cm/config'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { CircularBuffer } from 'mnemonist'
-import { ACTIVE_STATES, Bucket, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, groupConnected, groupCount, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
+import { ACTIVE_STATES, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, entryCount, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
 import { ConnectionClosedError, InvalidArgumentError, InvalidTransitionError, PeerMismatchError, TrackerFullError, UnknownConnectionError } from './errors.ts'
+import { GroupRecords } from './group-records.ts'
 import { HashIndex } from './hash-index.ts'
 import { SlotLists } from './slot-lists.ts'
 import { buildSnapshot } from './snapshot.ts'
-import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction, Group } from './connection-record.ts'
+import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction } from './connection-record.ts'
 import type { ConnectionEventDetail, ConnectionTrackerEvents, PeerEventDetail } from './events.ts'
 import type { TrackerSnapshot } from './snapshot.ts'
 import type { Clock, ListenerErrorHandler, OptionRule, OptionsSchema, TypedEventTarget } from '@cm/config'
@@ -96,6 +97,8 @@ export interface ConnectionFilter {
  * whose generation reaches {@link MAX_GENERATION} is retired, so IDs stay safe integers.
  */
 const ID_SLOTS = 2 ** 23
+/** The group of all connections in the tracker's `#all` records. */
+const ALL = 1
 const MAX_GENERATION = Math.floor(Number.MAX_SAFE_INTEGER / ID_SLOTS) - 1
 
 const STATE_INDEX: Readonly<Record<string, number>> = Object.freeze({ pending: PENDING, open: OPEN, closing: CLOSING })
@@ -210,11 +213,19 @@ export class ConnectionTracker<Metadata = unknown> {
   readonly #generations: number[] = [0]
   /** Slots free for reuse (the most recently freed last). */
   readonly #free: number[] = []
-  readonly #all = new Bucket()
-  readonly #peers = new HashIndex<string, Group<Metadata>>(peerOfGroup)
-  readonly #hosts = new HashIndex<number | string, Group<Metadata>>(hostOfGroup)
-  /** The lists of each peer's connections, and of each host's, by ID slot. */
+  /** The counters of all connections: group {@link ALL} of its own records. */
+  readonly #all = new GroupRecords<undefined>()
+  /**
+   * The peer index: each peer's group in `#peerGroups`, or its only connection's ID slot,
+   * negated (most peers have one connection; this saves a group record per connection).
+   */
+  readonly #peers: HashIndex<string>
+  readonly #peerGroups = new GroupRecords<string>()
+  /** The lists of each peer's connections, by ID slot. */
   readonly #peerLists = new SlotLists()
+  /** The same for hosts, by host index key. */
+  readonly #hosts: HashIndex<number | string>
+  readonly #hostGroups = new GroupRecords<number | string>()
   readonly #hostLists = new SlotLists()
   /** The heads and tails of the lists of the connections in each slot, oldest first. */
   readonly #slotHeads: Array<Entry<Metadata> | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
@@ -249,11 +260,17 @@ export class ConnectionTracker<Metadata = unknown> {
     }
     this.#onListenerError = onListenerError
     this.#countsListeners = typeof (this.events as { listenerCount?: unknown }).listenerCount === 'function'
+    this.#all.create(undefined)
+    const slots = this.#slots
+    const peerGroups = this.#peerGroups
+    const hostGroups = this.#hostGroups
+    this.#peers = new HashIndex<string>(group => group > 0 ? peerGroups.key(group) : slots[-group]?.peer ?? '')
+    this.#hosts = new HashIndex<number | string>(group => group > 0 ? hostGroups.key(group) : slots[-group]?.hostKey ?? '')
   }
 
   /** The number of connections held (pending, open and closing). */
   get size (): number {
-    return this.#all.total
+    return this.#all.total(ALL)
   }
 
   /**
@@ -319,12 +336,12 @@ export class ConnectionTracker<Metadata = unknown> {
     const entry = new Entry<Metadata>(id, directionIndex, address, host, hostKey, peer, this.#clock.now(), metadata)
     this.#slots[id % ID_SLOTS] = entry
     this.#linkSlot(entry)
-    this.#all.add(entry.slot, 1)
+    this.#all.add(ALL, entry.slot, 1)
     if (hostKey !== undefined) {
-      entry.hostHash = joinGroup(this.#hosts, this.#hostLists, hostKey, entry, newHostBucket, setHostBucket)
+      this.#joinHost(entry, hostKey)
     }
     if (peer !== undefined) {
-      entry.peerHash = joinGroup(this.#peers, this.#peerLists, peer, entry, newPeerBucket, setPeerBucket)
+      this.#joinPeer(entry, peer)
     }
     if (this.#listening('connection:pending')) {
       this.#enqueue('connection:pending', connectionDetail(entry, undefined))
@@ -362,8 +379,7 @@ export class ConnectionTracker<Metadata = unknown> {
     if (this.#listening('connection:open')) {
       this.#enqueue('connection:open', connectionDetail(entry, 'pending'))
     }
-    const peerGroup = entry.peer === undefined ? undefined : entry.peerBucket ?? entry
-    if (peerGroup !== undefined && groupConnected(peerGroup) === 1 && this.#listening('peer:connect')) {
+    if (entry.peer !== undefined && this.#peerConnected(entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
     this.#drain()
@@ -460,30 +476,20 @@ export class ConnectionTracker<Metadata = unknown> {
     this.#release(id)
     this.#unlinkSlot(entry)
     const slot = entry.slot
-    this.#all.add(slot, -1)
+    this.#all.add(ALL, slot, -1)
     entry.state = CLOSED
     if (entry.hostKey !== undefined) {
-      const hostBucket = entry.hostBucket
-      if (hostBucket === undefined) {
-        this.#hosts.delete(entry.hostKey, entry.hostHash)
-      } else {
-        leaveGroup(this.#hostLists, hostBucket, entry, slot)
-        if (hostBucket.total === 0) this.#hosts.delete(entry.hostKey, entry.hostHash)
-        entry.hostBucket = undefined
-      }
+      leaveGroup(this.#hosts, this.#hostGroups, this.#hostLists, entry.hostGroup, entry.hostHash, id % ID_SLOTS, slot)
+      entry.hostGroup = 0
     }
     let disconnected = false
     if (entry.peer !== undefined) {
-      const peerBucket = entry.peerBucket
-      if (peerBucket === undefined) {
-        this.#peers.delete(entry.peer, entry.peerHash)
-        disconnected = wasConnected
-      } else {
-        leaveGroup(this.#peerLists, peerBucket, entry, slot)
-        disconnected = wasConnected && peerBucket.connected === 0
-        if (peerBucket.total === 0) this.#peers.delete(entry.peer, entry.peerHash)
-        entry.peerBucket = undefined
-      }
+      const group = entry.peerGroup
+      // Its peer's other connections that opened and have not closed.
+      const others = group === 0 ? 0 : this.#peerGroups.connected(group) - (wasConnected ? 1 : 0)
+      leaveGroup(this.#peers, this.#peerGroups, this.#peerLists, group, entry.peerHash, id % ID_SLOTS, slot)
+      disconnected = wasConnected && others === 0
+      entry.peerGroup = 0
     }
     this.#streams -= entry.streams
     this.#closedTotal++
@@ -533,8 +539,8 @@ export class ConnectionTracker<Metadata = unknown> {
       return
     }
     entry.peer = peer
-    entry.peerHash = joinGroup(this.#peers, this.#peerLists, peer, entry, newPeerBucket, setPeerBucket)
-    if (entry.state !== PENDING && groupConnected(entry.peerBucket ?? entry) === 1 && this.#listening('peer:connect')) {
+    this.#joinPeer(entry, peer)
+    if (entry.state !== PENDING && this.#peerConnected(entry) === 1 && this.#listening('peer:connect')) {
       this.#enqueue('peer:connect', peerDetail(entry))
     }
     this.#drain()
@@ -679,17 +685,22 @@ export class ConnectionTracker<Metadata = unknown> {
       // A peer has few connections (at most maxConnectionsPerPeer under the manager): they
       // are counted one by one rather than kept in a peer-and-host index of their own.
       const canonical = typeof host === 'string' ? canonicalIp(host) : undefined
-      const group = canonical === undefined ? undefined : this.#peers.get(peer)
+      const group = canonical === undefined ? 0 : this.#peers.get(peer)
       let count = 0
       const lists = this.#peerLists
-      for (let index = group === undefined ? 0 : headOf(group); index !== 0; index = lists.next(index)) {
+      for (let index = headOf(this.#peerGroups, group); index !== 0; index = lists.next(index)) {
         const entry = this.#slots[index]
         if (entry !== undefined && entry.host === canonical && matches(entry, state, direction)) count++
       }
       return count
     }
-    const group = this.#groupFor(peer, host)
-    return group === undefined ? 0 : groupCount(group, state, direction)
+    if (host !== undefined) {
+      return this.#countGroup(this.#hostGroups, this.#hostGroupOf(host), state, direction)
+    }
+    if (peer !== undefined) {
+      return this.#countGroup(this.#peerGroups, this.#peers.get(peer), state, direction)
+    }
+    return this.#all.count(ALL, state, direction)
   }
 
   /**
@@ -729,13 +740,13 @@ export class ConnectionTracker<Metadata = unknown> {
       }
       return result
     }
-    const group = this.#groupFor(peer, peer === undefined ? host : undefined)
-    if (group === undefined || groupCount(group, state, direction) === 0) {
-      return result
-    }
     if (peer === undefined) {
+      const group = this.#hostGroupOf(host)
+      if (this.#countGroup(this.#hostGroups, group, state, direction) === 0) {
+        return result
+      }
       const lists = this.#hostLists
-      for (let index = headOf(group); index !== 0; index = lists.next(index)) {
+      for (let index = headOf(this.#hostGroups, group); index !== 0; index = lists.next(index)) {
         const entry = this.#slots[index]
         if (entry !== undefined && matches(entry, state, direction)) result.push(entry.view)
       }
@@ -745,8 +756,12 @@ export class ConnectionTracker<Metadata = unknown> {
     if (host !== undefined && canonicalHost === undefined) {
       return result
     }
+    const group = this.#peers.get(peer)
+    if (this.#countGroup(this.#peerGroups, group, state, direction) === 0) {
+      return result
+    }
     const lists = this.#peerLists
-    for (let index = headOf(group); index !== 0; index = lists.next(index)) {
+    for (let index = headOf(this.#peerGroups, group); index !== 0; index = lists.next(index)) {
       const entry = this.#slots[index]
       if (entry !== undefined && matches(entry, state, direction) && (canonicalHost === undefined || entry.host === canonicalHost)) {
         result.push(entry.view)
@@ -793,8 +808,8 @@ export class ConnectionTracker<Metadata = unknown> {
   snapshot (): TrackerSnapshot {
     return buildSnapshot({
       now: this.#clock.now(),
-      all: this.#all,
-      peers: this.#peers,
+      count: (state, direction) => this.#all.count(ALL, state, direction),
+      peers: this.#peerCounts(),
       hostCount: this.#hosts.size,
       slotHeads: this.#slotHeads,
       streams: this.#streams,
@@ -876,13 +891,47 @@ export class ConnectionTracker<Metadata = unknown> {
     throw new UnknownConnectionError(id)
   }
 
-  /** The group that answers a query by peer or by host (not both), if any connection matches. */
-  #groupFor (peer: string | undefined, host: string | undefined): Group<Metadata> | undefined {
-    if (host !== undefined) {
-      const canonical = typeof host === 'string' ? canonicalIp(host) : undefined
-      return canonical === undefined ? undefined : this.#hosts.get(parsedHostKey)
+  /** The value of a host in the host index (0: no connection from it, or not an IP address). */
+  #hostGroupOf (host: unknown): number {
+    const canonical = typeof host === 'string' ? canonicalIp(host) : undefined
+    return canonical === undefined ? 0 : this.#hosts.get(parsedHostKey)
+  }
+
+  /**
+   * How many connections of a group are in `state` and `direction` (-1: any), given the
+   * group's value in its index.
+   */
+  #countGroup<Key> (groups: GroupRecords<Key>, group: number, state: number, direction: number): number {
+    if (group > 0) {
+      return groups.count(group, state, direction)
     }
-    return peer === undefined ? this.#all : this.#peers.get(peer)
+    const entry = this.#slots[-group]
+    return group === 0 || entry === undefined ? 0 : entryCount(entry, state, direction)
+  }
+
+  /** How many connections of an identified connection's peer have opened and not closed. */
+  #peerConnected (entry: Entry<Metadata>): number {
+    return entry.peerGroup === 0 ? entryCount(entry, OPEN, -1) + entryCount(entry, CLOSING, -1) : this.#peerGroups.connected(entry.peerGroup)
+  }
+
+  /** Every peer, with its connections' counts. */
+  * #peerCounts (): Iterable<[string, (state: number, direction: number) => number]> {
+    const groups = this.#peerGroups
+    for (const [peer, group] of this.#peers) {
+      yield [peer, (state, direction) => this.#countGroup(groups, group, state, direction)]
+    }
+  }
+
+  /** Puts a connection in its peer's group. */
+  #joinPeer (entry: Entry<Metadata>, peer: string): void {
+    entry.peerHash = this.#peers.hashOf(peer)
+    joinGroup(this.#peers, this.#peerGroups, this.#peerLists, this.#slots, peer, entry.peerHash, entry, setPeerGroup)
+  }
+
+  /** Puts a connection in its host's group. */
+  #joinHost (entry: Entry<Metadata>, hostKey: number | string): void {
+    entry.hostHash = this.#hosts.hashOf(hostKey)
+    joinGroup(this.#hosts, this.#hostGroups, this.#hostLists, this.#slots, hostKey, entry.hostHash, entry, setHostGroup)
   }
 
   /** Moves a held connection to another active state: its lists and every counter. */
@@ -892,12 +941,9 @@ export class ConnectionTracker<Metadata = unknown> {
     entry.state = state
     const to = entry.slot
     this.#linkSlot(entry)
-    this.#all.add(from, -1)
-    this.#all.add(to, 1)
-    entry.hostBucket?.add(from, -1)
-    entry.hostBucket?.add(to, 1)
-    entry.peerBucket?.add(from, -1)
-    entry.peerBucket?.add(to, 1)
+    this.#all.move(ALL, from, to)
+    if (entry.hostGroup !== 0) this.#hostGroups.move(entry.hostGroup, from, to)
+    if (entry.peerGroup !== 0) this.#peerGroups.move(entry.peerGroup, from, to)
   }
 
   /** Appends a connection to the list of its slot (the newest last). */
@@ -991,82 +1037,73 @@ export function createConnectionTracker<Metadata = unknown> (init: ConnectionTra
 }
 
 /**
- * Adds a connection to the group of its key (its host or its peer): the connection itself
- * while it is the only one, a bucket (made by `newBucket`) from the second one on.
- *
- * @returns the key's hash in `map`, for the entry to keep
+ * Puts a connection (in `slots`, under its ID's slot) in the group of `key`: as the index's
+ * value, its ID slot negated, while it is the key's only connection; from the second one
+ * on, in a group record (made then, with both connections).
  */
 function joinGroup<Key extends number | string, Metadata> (
-  map: HashIndex<Key, Group<Metadata>>,
+  index: HashIndex<Key>,
+  groups: GroupRecords<Key>,
   lists: SlotLists,
+  slots: ReadonlyArray<Entry<Metadata> | undefined>,
   key: Key,
+  hash: number,
   entry: Entry<Metadata>,
-  newBucket: (key: Key) => Bucket,
-  setBucket: (entry: Entry<Metadata>, bucket: Bucket) => void
-): number {
-  const hash = map.hashOf(key)
-  const group = map.getOrSet(key, entry, hash)
-  if (group === undefined) {
-    return hash
+  setGroup: (entry: Entry<Metadata>, group: number) => void
+): void {
+  const held = index.getOrSet(key, -(entry.id % ID_SLOTS), hash)
+  if (held === 0) {
+    return
   }
-  let bucket: Bucket
-  if (group instanceof Bucket) {
-    bucket = group
-  } else {
-    bucket = newBucket(key)
-    pushToGroup(lists, bucket, group, setBucket)
-    map.set(key, bucket, hash)
+  let group = held
+  if (held < 0) {
+    const first = slots[-held] as Entry<Metadata>
+    group = groups.create(key)
+    pushToGroup(groups, lists, group, first)
+    setGroup(first, group)
+    index.replace(hash, held, group)
   }
-  pushToGroup(lists, bucket, entry, setBucket)
-  return hash
+  pushToGroup(groups, lists, group, entry)
+  setGroup(entry, group)
 }
 
-/** Puts a connection at the head of a bucket's list and counts it. */
-function pushToGroup<Metadata> (lists: SlotLists, bucket: Bucket, entry: Entry<Metadata>, setBucket: (entry: Entry<Metadata>, bucket: Bucket) => void): void {
-  setBucket(entry, bucket)
-  bucket.head = lists.push(bucket.head, entry.id % ID_SLOTS)
-  bucket.add(entry.slot, 1)
+/** Records the group of a connection's peer in its entry. */
+function setPeerGroup<Metadata> (entry: Entry<Metadata>, group: number): void {
+  entry.peerGroup = group
 }
 
-/** Takes a connection, whose counters are in `slot`, out of a bucket's list and counts. */
-function leaveGroup<Metadata> (lists: SlotLists, bucket: Bucket, entry: Entry<Metadata>, slot: number): void {
-  bucket.head = lists.remove(bucket.head, entry.id % ID_SLOTS)
-  bucket.add(slot, -1)
+/** Records the group of a connection's host in its entry. */
+function setHostGroup<Metadata> (entry: Entry<Metadata>, group: number): void {
+  entry.hostGroup = group
 }
 
-/** The ID slot of the first connection of a group's list. */
-function headOf<Metadata> (group: Group<Metadata>): number {
-  return group instanceof Bucket ? group.head : group.id % ID_SLOTS
+/** Puts a connection at the head of a group's list and counts it. */
+function pushToGroup<Key, Metadata> (groups: GroupRecords<Key>, lists: SlotLists, group: number, entry: Entry<Metadata>): void {
+  groups.setHead(group, lists.push(groups.head(group), entry.id % ID_SLOTS))
+  groups.add(group, entry.slot, 1)
 }
 
-/** The peer a group in the peer index belongs to (its key there). */
-function peerOfGroup<Metadata> (group: Group<Metadata>): string {
-  return group.peer ?? ''
+/**
+ * Takes a closing connection (in ID slot `idSlot`, counted in state-and-direction `slot`)
+ * out of its group (`group`, 0 if it was the key's only connection) and out of the index
+ * when it was the group's last.
+ */
+function leaveGroup<Key extends number | string> (index: HashIndex<Key>, groups: GroupRecords<Key>, lists: SlotLists, group: number, hash: number, idSlot: number, slot: number): void {
+  if (group === 0) {
+    index.remove(hash, -idSlot)
+    return
+  }
+  groups.setHead(group, lists.remove(groups.head(group), idSlot))
+  groups.add(group, slot, -1)
+  if (groups.total(group) === 0) {
+    index.remove(hash, group)
+    groups.release(group)
+  }
 }
 
-/** The host index key of a group in the host index. */
-function hostOfGroup<Metadata> (group: Group<Metadata>): number | string {
-  return group.hostKey ?? ''
-}
-
-/** A peer's bucket, made when the peer gets its second connection. */
-function newPeerBucket (peer: string): Bucket {
-  return new Bucket(peer, undefined)
-}
-
-/** A host's bucket, made when the host gets its second connection. */
-function newHostBucket (hostKey: number | string): Bucket {
-  return new Bucket(undefined, hostKey)
-}
-
-/** Records the bucket of a connection's peer in its entry. */
-function setPeerBucket<Metadata> (entry: Entry<Metadata>, bucket: Bucket): void {
-  entry.peerBucket = bucket
-}
-
-/** Records the bucket of a connection's host in its entry. */
-function setHostBucket<Metadata> (entry: Entry<Metadata>, bucket: Bucket): void {
-  entry.hostBucket = bucket
+/** The ID slot of the first connection of a group's list, given the group's index value. */
+function headOf<Key> (groups: GroupRecords<Key>, group: number): number {
+  return group > 0 ? groups.head(group) : -group
 }
 
 function matches<Metadata> (entry: Entry<Metadata>, state: number, direction: number): boolean {

@@ -1,18 +1,19 @@
 /**
  * @internal
  * The map behind the tracker's peer and host indexes: open addressing with linear probing
- * over a flat `Int32Array` of hashes, the values in a parallel array. Each value carries its
- * own key (a group knows its peer or host), so no keys are stored.
+ * over one flat `Int32Array` of seeded hashes interleaved with int32 values (for the tracker,
+ * a group ID or a connection's negated ID slot). No keys are stored: a value leads to its
+ * key (a group record, or the connection, knows its peer or host).
  *
  * Why not a V8 `Map`: a `Map` finds a key through a bucket, then a chain of entries, and for a
  * string key it also reads each candidate key's characters. With 100,000 connections held
  * those are scattered reads that each miss the CPU caches, several per lookup, and a `Map`
- * that sees deletes rebuilds its whole table from time to time. Here a lookup reads the
- * hashes array (one cache line, usually) and compares keys only when the full 32-bit hash
- * matches, which is almost only for the key sought, through the value it returns anyway.
- * Measured on the project's machine with 100,000 connections held, side by side in one
- * process: `add()` with a new peer about twice as fast as with two `Map`s (see the package
- * README).
+ * that sees deletes rebuilds its whole table from time to time. Here a lookup reads one
+ * cache line of the table (usually), which holds the value beside the hash, and reads a key
+ * only when the full 32-bit hash matches, which is almost only for the key sought.
+ * Replacing and removing find the slot by its value, reading no key at all. Measured on the
+ * project's machine with 100,000 connections held, side by side in one process: `add()`
+ * with a new peer about twice as fast as with two `Map`s (see the package README).
  *
  * The hash is seeded per index from `crypto.getRandomValues`, so whoever chooses the keys
  * (peer IDs, source addresses) cannot predict where they land. It is a fast hash, not a
@@ -65,28 +66,29 @@ export function hashKey (key: number | string, seed: number): number {
 
 /**
  * @internal
- * A map from int32 or string keys to values (never `undefined`) that carry their keys,
- * iterated in no particular order.
+ * A map from int32 or string keys to int32 values, each value non-zero and held by one key
+ * only (the tracker's values are group IDs and negated ID slots), iterated in no particular
+ * order. Hashes and values are interleaved in one `Int32Array`, so that the probe that finds
+ * a key reads its value in the same cache line.
  */
-export class HashIndex<Key extends number | string, Value> {
+export class HashIndex<Key extends number | string> {
   readonly #seed = randomSeed()
-  readonly #keyOf: (value: Value) => Key
+  readonly #keyOf: (value: number) => Key
   readonly #hash: KeyHash
   #capacity = INITIAL_CAPACITY
   /** `32 - log2(#capacity)`: a hash's top bits pick the home slot. */
   #shift = INITIAL_SHIFT
-  /** The hash of the key in each slot; 0 for an empty slot. */
-  #hashes = new Int32Array(INITIAL_CAPACITY)
-  #values: Array<Value | undefined> = new Array<Value | undefined>(INITIAL_CAPACITY).fill(undefined)
+  /** Per slot, the hash of its key (0: an empty slot), then its value. */
+  #table = new Int32Array(INITIAL_CAPACITY * 2)
   #size = 0
 
   /**
-   * @param keyOf - the key of a value: values carry their keys, so that a lookup confirms a
-   *   match on the value it reads anyway instead of on a key stored beside it
+   * @param keyOf - the key a value is held under: no keys are stored, so a lookup confirms
+   *   a match (a full 32-bit hash match, almost always the key sought) through this
    * @param hash - the hash function: {@link hashKey} but in tests, which pass a poor one to
    *   force collisions
    */
-  constructor (keyOf: (value: Value) => Key, hash: KeyHash = hashKey) {
+  constructor (keyOf: (value: number) => Key, hash: KeyHash = hashKey) {
     this.#keyOf = keyOf
     this.#hash = hash
   }
@@ -104,56 +106,56 @@ export class HashIndex<Key extends number | string, Value> {
     return this.#hash(key, this.#seed)
   }
 
-  /** The value of `key`, if held. */
-  get (key: Key): Value | undefined {
-    const slot = this.#find(key, this.#hash(key, this.#seed))
-    return slot >= 0 ? this.#values[slot] : undefined
-  }
-
-  /** Sets the value of `key` (whose key, by `keyOf`, must be `key`). */
-  set (key: Key, value: Value, hash: number = this.hashOf(key)): void {
+  /** The value of `key`, or 0 if it is not held. */
+  get (key: Key, hash: number = this.hashOf(key)): number {
     const slot = this.#find(key, hash)
-    if (slot >= 0) {
-      this.#values[slot] = value
-    } else {
-      this.#insert(hash, value, slot)
-    }
+    return slot >= 0 ? this.#table[slot * 2 + 1] ?? 0 : 0
   }
 
   /**
-   * The value of `key` if held; otherwise sets it to `value` (whose key must be `key`) and
-   * returns `undefined`. One hash and one probe where `get` then `set` would take two.
+   * The value of `key` if held; otherwise sets it to `value` (non-zero, held by no other
+   * key) and returns 0. One probe where `get` then a set would take two.
    */
-  getOrSet (key: Key, value: Value, hash: number = this.hashOf(key)): Value | undefined {
+  getOrSet (key: Key, value: number, hash: number = this.hashOf(key)): number {
     const slot = this.#find(key, hash)
     if (slot >= 0) {
-      return this.#values[slot]
+      return this.#table[slot * 2 + 1] ?? 0
     }
-    this.#insert(hash, value, slot)
-    return undefined
-  }
-
-  /** Inserts the value of an absent key; `missing` is what #find returned for it. */
-  #insert (hash: number, value: Value, missing: number): void {
     if ((this.#size + 1) * 4 > this.#capacity * 3) {
       this.#resize(this.#capacity * 2)
       this.#place(hash, value)
     } else {
       // #find returned the empty slot that ended the probe, as -1 - slot.
-      const empty = -1 - missing
-      this.#hashes[empty] = hash
-      this.#values[empty] = value
+      const empty = (-1 - slot) * 2
+      this.#table[empty] = hash
+      this.#table[empty + 1] = value
     }
     this.#size++
+    return 0
   }
 
   /**
-   * Removes `key`.
+   * Gives the key held with `value` (and `hash`) the value `replacement` instead (non-zero,
+   * held by no other key). Found by value: no key is compared.
    *
-   * @returns whether it was held
+   * @returns whether `value` was held
    */
-  delete (key: Key, hash: number = this.hashOf(key)): boolean {
-    const slot = this.#find(key, hash)
+  replace (hash: number, value: number, replacement: number): boolean {
+    const slot = this.#findValue(hash, value)
+    if (slot < 0) {
+      return false
+    }
+    this.#table[slot * 2 + 1] = replacement
+    return true
+  }
+
+  /**
+   * Removes the key held with `value` (and `hash`). Found by value: no key is compared.
+   *
+   * @returns whether `value` was held
+   */
+  remove (hash: number, value: number): boolean {
+    const slot = this.#findValue(hash, value)
     if (slot < 0) {
       return false
     }
@@ -166,12 +168,11 @@ export class HashIndex<Key extends number | string, Value> {
   }
 
   /** Every key and its value. */
-  * [Symbol.iterator] (): IterableIterator<[Key, Value]> {
-    const hashes = this.#hashes
-    const values = this.#values
-    for (let slot = 0; slot < hashes.length; slot++) {
-      if (hashes[slot] !== 0) {
-        const value = values[slot] as Value
+  * [Symbol.iterator] (): IterableIterator<[Key, number]> {
+    const table = this.#table
+    for (let index = 0; index < table.length; index += 2) {
+      if (table[index] !== 0) {
+        const value = table[index + 1] ?? 0
         yield [this.#keyOf(value), value]
       }
     }
@@ -179,15 +180,32 @@ export class HashIndex<Key extends number | string, Value> {
 
   /** The slot holding `key`, or `-1 - slot` for the empty slot where its probe ended. */
   #find (key: Key, hash: number): number {
-    const hashes = this.#hashes
+    const table = this.#table
     const mask = this.#capacity - 1
     let slot = hash >>> this.#shift
     for (;;) {
-      const found = hashes[slot] ?? 0
+      const found = table[slot * 2] ?? 0
       if (found === 0) {
         return -1 - slot
       }
-      if (found === hash && this.#keyOf(this.#values[slot] as Value) === key) {
+      if (found === hash && this.#keyOf(table[slot * 2 + 1] ?? 0) === key) {
+        return slot
+      }
+      slot = (slot + 1) & mask
+    }
+  }
+
+  /** The slot holding `value` under `hash`, or -1. */
+  #findValue (hash: number, value: number): number {
+    const table = this.#table
+    const mask = this.#capacity - 1
+    let slot = hash >>> this.#shift
+    for (;;) {
+      const found = table[slot * 2] ?? 0
+      if (found === 0) {
+        return -1
+      }
+      if (found === hash && table[slot * 2 + 1] === value) {
         return slot
       }
       slot = (slot + 1) & mask
@@ -195,50 +213,47 @@ export class HashIndex<Key extends number | string, Value> {
   }
 
   /** Puts a key known to be absent in the first empty slot of its run. */
-  #place (hash: number, value: Value | undefined): void {
-    const hashes = this.#hashes
+  #place (hash: number, value: number): void {
+    const table = this.#table
     const mask = this.#capacity - 1
     let slot = hash >>> this.#shift
-    while (hashes[slot] !== 0) {
+    while (table[slot * 2] !== 0) {
       slot = (slot + 1) & mask
     }
-    hashes[slot] = hash
-    this.#values[slot] = value
+    table[slot * 2] = hash
+    table[slot * 2 + 1] = value
   }
 
   /** Empties a slot, shifting later entries of its run back so that no probe stops early. */
   #removeSlot (slot: number): void {
-    const hashes = this.#hashes
-    const values = this.#values
+    const table = this.#table
     const mask = this.#capacity - 1
     const shift = this.#shift
     let hole = slot
     let next = (hole + 1) & mask
-    for (let hash = hashes[next] ?? 0; hash !== 0; hash = hashes[next] ?? 0) {
+    for (let hash = table[next * 2] ?? 0; hash !== 0; hash = table[next * 2] ?? 0) {
       const home = hash >>> shift
       // The entry at `next` may fill the hole if the hole lies between its home and `next`.
       if (((next - home) & mask) >= ((next - hole) & mask)) {
-        hashes[hole] = hash
-        values[hole] = values[next]
+        table[hole * 2] = hash
+        table[hole * 2 + 1] = table[next * 2 + 1] ?? 0
         hole = next
       }
       next = (next + 1) & mask
     }
-    hashes[hole] = 0
-    values[hole] = undefined
+    table[hole * 2] = 0
+    table[hole * 2 + 1] = 0
   }
 
   #resize (capacity: number): void {
-    const oldHashes = this.#hashes
-    const oldValues = this.#values
+    const old = this.#table
     this.#capacity = capacity
     this.#shift = 32 - Math.log2(capacity)
-    this.#hashes = new Int32Array(capacity)
-    this.#values = new Array<Value | undefined>(capacity).fill(undefined)
-    for (let slot = 0; slot < oldHashes.length; slot++) {
-      const hash = oldHashes[slot] ?? 0
+    this.#table = new Int32Array(capacity * 2)
+    for (let index = 0; index < old.length; index += 2) {
+      const hash = old[index] ?? 0
       if (hash !== 0) {
-        this.#place(hash, oldValues[slot])
+        this.#place(hash, old[index + 1] ?? 0)
       }
     }
   }

@@ -1,5 +1,5 @@
-import { ACTIVE_STATES, CLOSED, CLOSING, groupConnected, groupCount, OPEN, PENDING } from './connection-record.ts'
-import type { ActiveState, Bucket, CloseReason, ConnectionRecord, Direction, Entry, Group } from './connection-record.ts'
+import { ACTIVE_STATES, CLOSED, CLOSING, OPEN, PENDING } from './connection-record.ts'
+import type { ActiveState, CloseReason, ConnectionRecord, Direction, Entry } from './connection-record.ts'
 
 /** Counts of connections in one state (or all), by direction. */
 export interface DirectionCounts {
@@ -103,11 +103,16 @@ export interface TrackerSnapshot {
   }
 }
 
+/** @internal How many connections of a group are in `state` and `direction` (-1: any). */
+export type GroupCount = (state: number, direction: number) => number
+
 /** @internal What {@link buildSnapshot} reads from the tracker. */
 export interface SnapshotSource<Metadata> {
   readonly now: number
-  readonly all: Bucket
-  readonly peers: Iterable<[string, Group<Metadata>]> & { readonly size: number }
+  /** How many connections are in `state` and `direction` (-1: any). */
+  readonly count: GroupCount
+  /** Every peer, and how many of its connections are in a state and direction. */
+  readonly peers: Iterable<[string, GroupCount]>
   readonly hostCount: number
   readonly slotHeads: ReadonlyArray<Entry<Metadata> | undefined>
   readonly streams: number
@@ -119,24 +124,27 @@ export interface SnapshotSource<Metadata> {
 
 /** @internal Builds the snapshot; O(peers + history). */
 export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): TrackerSnapshot {
-  const { all, now } = source
+  const { count, now } = source
   const directionCounts = (state: number): DirectionCounts => ({
-    inbound: all.count(state, 0),
-    outbound: all.count(state, 1),
-    total: all.count(state, -1)
+    inbound: count(state, 0),
+    outbound: count(state, 1),
+    total: count(state, -1)
   })
   const byPeer = Object.create(null) as Record<string, PeerCounts>
   let connected = 0
-  for (const [peer, group] of source.peers) {
-    byPeer[peer] = {
-      pending: groupCount(group, PENDING, -1),
-      open: groupCount(group, OPEN, -1),
-      closing: groupCount(group, CLOSING, -1),
-      inbound: groupCount(group, -1, 0),
-      outbound: groupCount(group, -1, 1),
-      total: groupCount(group, -1, -1)
+  let peerTotal = 0
+  for (const [peer, peerCount] of source.peers) {
+    peerTotal++
+    const counts: PeerCounts = {
+      pending: peerCount(PENDING, -1),
+      open: peerCount(OPEN, -1),
+      closing: peerCount(CLOSING, -1),
+      inbound: peerCount(-1, 0),
+      outbound: peerCount(-1, 1),
+      total: peerCount(-1, -1)
     }
-    if (groupConnected(group) > 0) connected++
+    byPeer[peer] = counts
+    if (counts.open + counts.closing > 0) connected++
   }
   const oldest: Partial<Record<ActiveState, OldestConnection>> = {}
   ACTIVE_STATES.forEach((name, state) => {
@@ -175,7 +183,7 @@ export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): Trac
       total: directionCounts(-1)
     },
     streams: source.streams,
-    peers: { count: source.peers.size, connected, byPeer },
+    peers: { count: peerTotal, connected, byPeer },
     hosts: source.hostCount,
     oldest,
     closed: {

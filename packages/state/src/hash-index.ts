@@ -141,7 +141,7 @@ export class HashIndex<Key extends number | string> {
    * @returns whether `value` was held
    */
   replace (hash: number, value: number, replacement: number): boolean {
-    const slot = this.#findValue(hash, value)
+    const slot = this.#find(undefined, hash, value)
     if (slot < 0) {
       return false
     }
@@ -155,7 +155,7 @@ export class HashIndex<Key extends number | string> {
    * @returns whether `value` was held
    */
   remove (hash: number, value: number): boolean {
-    const slot = this.#findValue(hash, value)
+    const slot = this.#find(undefined, hash, value)
     if (slot < 0) {
       return false
     }
@@ -178,8 +178,11 @@ export class HashIndex<Key extends number | string> {
     }
   }
 
-  /** The slot holding `key`, or `-1 - slot` for the empty slot where its probe ended. */
-  #find (key: Key, hash: number): number {
+  /**
+   * The slot holding `key` (when `value` is 0), or the slot holding `value` (otherwise, with
+   * no key read); `-1 - slot` for the empty slot where the probe ended.
+   */
+  #find (key: Key | undefined, hash: number, value = 0): number {
     const table = this.#table
     const mask = this.#capacity - 1
     let slot = hash >>> this.#shift
@@ -188,25 +191,11 @@ export class HashIndex<Key extends number | string> {
       if (found === 0) {
         return -1 - slot
       }
-      if (found === hash && this.#keyOf(table[slot * 2 + 1] ?? 0) === key) {
-        return slot
-      }
-      slot = (slot + 1) & mask
-    }
-  }
-
-  /** The slot holding `value` under `hash`, or -1. */
-  #findValue (hash: number, value: number): number {
-    const table = this.#table
-    const mask = this.#capacity - 1
-    let slot = hash >>> this.#shift
-    for (;;) {
-      const found = table[slot * 2] ?? 0
-      if (found === 0) {
-        return -1
-      }
-      if (found === hash && table[slot * 2 + 1] === value) {
-        return slot
+      if (found === hash) {
+        const held = table[slot * 2 + 1] ?? 0
+        if (value === 0 ? this.#keyOf(held) === key : held === value) {
+          return slot
+        }
       }
       slot = (slot + 1) & mask
     }

@@ -1,8 +1,9 @@
 import { InvalidConfigError, SafeEventEmitter } from '@cm/config'
 import { multiaddr } from '@multiformats/multiaddr'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ConnectionTracker, createConnectionTracker } from '../src/connection-tracker.ts'
 import { ConnectionClosedError, InvalidArgumentError, InvalidTransitionError, PeerMismatchError, UnknownConnectionError } from '../src/errors.ts'
+import { GroupRecords } from '../src/group-records.ts'
 import type { ConnectionTrackerInit } from '../src/connection-tracker.ts'
 import type { ConnectionTrackerEvents } from '../src/events.ts'
 
@@ -466,6 +467,34 @@ describe('.count() and .list()', () => {
     expect(() => tracker.count({ state: 'closed' as never })).toThrow(InvalidArgumentError)
     expect(() => tracker.count({ state: 'toString' as never })).toThrow(InvalidArgumentError)
     expect(() => tracker.list({ direction: 'up' as never })).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('groups of connections', () => {
+  it('reuses the records of groups that emptied: peers and hosts that come and go leak nothing', () => {
+    const create = vi.spyOn(GroupRecords.prototype, 'create')
+    try {
+      const { tracker } = setup()
+      for (let round = 0; round < 1_000; round++) {
+        // A new peer and host each round, with two connections: a group record for each.
+        const ip = `10.${round >> 8}.${round & 0xff}.1`
+        const first = tracker.add(inbound(ip, `peer-${round}`)).id
+        const second = tracker.add(inbound(ip, `peer-${round}`)).id
+        tracker.open(first)
+        expect(tracker.count({ peer: `peer-${round}` })).toBe(2)
+        expect(tracker.count({ host: ip, state: 'open' })).toBe(1)
+        tracker.close(first, 'remote')
+        tracker.close(second, 'remote')
+        expect(tracker.count({ peer: `peer-${round}` })).toBe(0)
+      }
+      // One record for all connections, then a record for the peer and one for the host,
+      // made afresh each round: released ones are reused, so the IDs never pass 1.
+      const ids = create.mock.results.map(result => result.value as number)
+      expect(ids).toHaveLength(1 + 2 * 1_000)
+      expect(Math.max(...ids)).toBe(1)
+    } finally {
+      create.mockRestore()
+    }
   })
 })
 

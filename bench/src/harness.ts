@@ -136,6 +136,15 @@ export function seededRandom (seed: number): () => number {
   }
 }
 
+/**
+ * Memory in use: the JS heap and the memory of `ArrayBuffer`s, which lives outside the heap
+ * (typed arrays' contents, such as hash tables).
+ */
+export function usedBytes (): number {
+  const usage = process.memoryUsage()
+  return usage.heapUsed + usage.arrayBuffers
+}
+
 /** The median of some numbers (the upper one of the middle two for an even count); 0 for none. */
 export function median (values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)

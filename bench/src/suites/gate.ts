@@ -5,7 +5,7 @@ import { IpNet } from '@chainsafe/netmask'
 import { formatIp } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { containsCidr } from 'cidr-tools'
-import { cyclingTask, median, seededRandom } from '../harness.ts'
+import { cyclingTask, median, seededRandom, usedBytes } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { DefaultGate } from '@cm/gate'
 
@@ -273,11 +273,6 @@ function collector (): () => void {
   if (exposed !== undefined) return exposed
   setFlagsFromString('--expose-gc')
   return runInNewContext('gc') as () => void
-}
-
-function usedBytes (): number {
-  const usage = process.memoryUsage()
-  return usage.heapUsed + usage.arrayBuffers
 }
 
 /** Memory in use, after a collection, while the gate `build` makes is alive. */

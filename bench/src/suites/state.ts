@@ -1,5 +1,5 @@
 import { createConnectionTracker } from '@cm/state'
-import { seededRandom } from '../harness.ts'
+import { seededRandom, usedBytes } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { ConnectionTracker, Direction } from '@cm/state'
 
@@ -210,12 +210,12 @@ export const stateSuite: BenchSuite = {
       const inputs: ReadonlyArray<Omit<Inputs, 'peer'>> = withPeer ? makeInputs(HELD, 30) : makeAnonymousInputs(HELD, 30)
       gc()
       gc()
-      const before = memoryUsed()
+      const before = usedBytes()
       const tracker = createConnectionTracker()
       for (const input of inputs) tracker.open(tracker.add(input).id)
       gc()
       gc()
-      const after = memoryUsed()
+      const after = usedBytes()
       if (tracker.count({ state: 'open' }) !== HELD || inputs.length !== HELD) throw new Error('the memory fixture is wrong')
       return (after - before) / HELD
     }
@@ -228,15 +228,6 @@ export const stateSuite: BenchSuite = {
       `- no peer yet: ${Math.round(anonymous)} bytes`
     ]
   }
-}
-
-/**
- * The JS heap and the memory of `ArrayBuffer`s, which live outside the heap (the tracker's
- * indexes and lists are typed arrays).
- */
-function memoryUsed (): number {
-  const usage = process.memoryUsage()
-  return usage.heapUsed + usage.arrayBuffers
 }
 
 interface NaiveConnection {

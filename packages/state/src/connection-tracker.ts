@@ -9,7 +9,7 @@ import { SlotLists } from './slot-lists.ts'
 import { buildSnapshot } from './snapshot.ts'
 import type { ActiveState, CloseReason, ConnectionRecord, ConnectionState, Direction } from './connection-record.ts'
 import type { ConnectionEventDetail, ConnectionTrackerEvents, PeerEventDetail } from './events.ts'
-import type { TrackerSnapshot } from './snapshot.ts'
+import type { GroupCount, TrackerSnapshot } from './snapshot.ts'
 import type { Clock, ListenerErrorHandler, OptionRule, OptionsSchema, TypedEventTarget } from '@cm/config'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -473,13 +473,14 @@ export class ConnectionTracker<Metadata = unknown> {
     } else if (entry.closeError === undefined && error !== undefined) {
       entry.closeError = error
     }
-    this.#release(id)
+    const idSlot = id % ID_SLOTS
+    this.#release(idSlot)
     this.#unlinkSlot(entry)
     const slot = entry.slot
     this.#all.add(ALL, slot, -1)
     entry.state = CLOSED
     if (entry.hostKey !== undefined) {
-      leaveGroup(this.#hosts, this.#hostGroups, this.#hostLists, entry.hostGroup, entry.hostHash, id % ID_SLOTS, slot)
+      leaveGroup(this.#hosts, this.#hostGroups, this.#hostLists, entry.hostGroup, entry.hostHash, idSlot, slot)
       entry.hostGroup = 0
     }
     let disconnected = false
@@ -487,7 +488,7 @@ export class ConnectionTracker<Metadata = unknown> {
       const group = entry.peerGroup
       // Its peer's other connections that opened and have not closed.
       const others = group === 0 ? 0 : this.#peerGroups.connected(group) - (wasConnected ? 1 : 0)
-      leaveGroup(this.#peers, this.#peerGroups, this.#peerLists, group, entry.peerHash, id % ID_SLOTS, slot)
+      leaveGroup(this.#peers, this.#peerGroups, this.#peerLists, group, entry.peerHash, idSlot, slot)
       disconnected = wasConnected && others === 0
       entry.peerGroup = 0
     }
@@ -840,8 +841,7 @@ export class ConnectionTracker<Metadata = unknown> {
   }
 
   /** Frees the slot of a closed connection's ID for reuse, unless it is worn out. */
-  #release (id: number): void {
-    const slot = id % ID_SLOTS
+  #release (slot: number): void {
     this.#slots[slot] = undefined
     if ((this.#generations[slot] ?? MAX_GENERATION) < MAX_GENERATION) {
       this.#free.push(slot)
@@ -915,7 +915,7 @@ export class ConnectionTracker<Metadata = unknown> {
   }
 
   /** Every peer, with its connections' counts. */
-  * #peerCounts (): Iterable<[string, (state: number, direction: number) => number]> {
+  * #peerCounts (): Iterable<[string, GroupCount]> {
     const groups = this.#peerGroups
     for (const [peer, group] of this.#peers) {
       yield [peer, (state, direction) => this.#countGroup(groups, group, state, direction)]

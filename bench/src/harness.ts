@@ -70,40 +70,101 @@ export function cyclingTask<T> (name: string, inputs: readonly T[], batch: numbe
 
 /** Options of a run. */
 export interface RunOptions {
-  /** Milliseconds to sample each task. */
+  /** Milliseconds to sample each task, all rounds together (default 500). */
   readonly time?: number
+  /**
+   * Rounds to spread each task's sampling over (default {@link DEFAULT_ROUNDS}). Each round
+   * samples every task for `time / rounds`, in turn, in the suite's order and then the
+   * reverse, so that a stretch of seconds in which the shared machine runs slower falls on
+   * every task a little, instead of on whichever task was being measured then. The figures
+   * are taken over the samples of all rounds together. 1 measures each task in one stretch.
+   */
+  readonly rounds?: number
 }
+
+/** The rounds of a run unless told otherwise (see {@link RunOptions.rounds}). */
+export const DEFAULT_ROUNDS = 5
+
+/** The fewest calls of a task measured in a run, all rounds together (tinybench's default). */
+const MIN_ITERATIONS = 64
 
 /** Runs one suite and returns its rows, baseline first. */
 export async function runSuite (suite: BenchSuite, options: RunOptions = {}): Promise<BenchRow[]> {
-  const tasks = await suite.tasks()
-  const bench = new Bench({ time: options.time ?? 500, warmupTime: 100, throws: true })
-  const batches = new Map<string, number>()
-  for (const task of tasks) {
-    batches.set(task.name, task.batch ?? 1)
-    bench.add(task.name, task.fn, {
-      ...(task.beforeEach === undefined ? {} : { beforeEach: task.beforeEach }),
-      ...(task.afterEach === undefined ? {} : { afterEach: task.afterEach })
-    })
+  const time = options.time ?? 500
+  const rounds = options.rounds ?? DEFAULT_ROUNDS
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`rounds must be a positive integer, got ${String(rounds)}`)
   }
-  if (!batches.has(suite.baseline)) {
+  if (!(time > 0)) {
+    throw new RangeError(`time must be a positive number of milliseconds, got ${String(time)}`)
+  }
+  const tasks = await suite.tasks()
+  if (!tasks.some(task => task.name === suite.baseline)) {
     throw new Error(`suite ${suite.name}: baseline ${JSON.stringify(suite.baseline)} is not one of its tasks`)
   }
-  await bench.run()
-  const measured = bench.tasks.map(task => {
-    const result = task.result
-    if (result.state !== 'completed') {
-      throw new Error(`suite ${suite.name}: task ${task.name} did not complete (${result.state})`)
+  const names = new Set(tasks.map(task => task.name))
+  if (names.size !== tasks.length) {
+    throw new Error(`suite ${suite.name}: two tasks share a name`)
+  }
+  // Milliseconds per call of each task, over all rounds.
+  const samples = new Map<string, number[]>(tasks.map(task => [task.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    const bench = new Bench({
+      time: time / rounds,
+      iterations: Math.ceil(MIN_ITERATIONS / rounds),
+      // The JIT and the caches are warm after the first round.
+      warmup: round === 0,
+      warmupTime: 100,
+      retainSamples: true,
+      throws: true
+    })
+    for (const task of round % 2 === 0 ? tasks : [...tasks].reverse()) {
+      bench.add(task.name, task.fn, {
+        // Said outright: otherwise tinybench calls fn once, outside its hooks, to find out.
+        async: isAsyncFunction(task.fn),
+        ...(task.beforeEach === undefined ? {} : { beforeEach: task.beforeEach }),
+        ...(task.afterEach === undefined ? {} : { afterEach: task.afterEach })
+      })
     }
-    const batch = batches.get(task.name) ?? 1
+    await bench.run()
+    for (const task of bench.tasks) {
+      const result = task.result
+      if (result.state !== 'completed' || result.latency.samples === undefined) {
+        throw new Error(`suite ${suite.name}: task ${task.name} did not complete (${result.state})`)
+      }
+      samples.get(task.name)?.push(...result.latency.samples)
+    }
+  }
+  const measured = tasks.map(task => {
+    const taken = samples.get(task.name) ?? []
+    const batch = task.batch ?? 1
     return {
       task: task.name,
-      medianNs: (result.latency.p50 * 1e6) / batch,
-      p99Ns: (result.latency.p99 * 1e6) / batch,
-      samples: result.latency.samplesCount
+      medianNs: (percentile(taken, 0.5) * 1e6) / batch,
+      p99Ns: (percentile(taken, 0.99) * 1e6) / batch,
+      samples: taken.length
     }
   })
   return toRows(suite, measured)
+}
+
+/** Whether `fn` is an `async` function (known without calling it). */
+function isAsyncFunction (fn: () => unknown): boolean {
+  return fn.constructor.name === 'AsyncFunction'
+}
+
+/**
+ * The `fraction` percentile of some numbers (0.5: the median), interpolated between the
+ * two nearest ranks as tinybench does; 0 for none.
+ */
+export function percentile (values: readonly number[], fraction: number): number {
+  if (values.length === 0) return 0
+  const sorted = Float64Array.from(values).sort()
+  const position = (sorted.length - 1) * fraction
+  const below = Math.floor(position)
+  const lower = sorted[below] ?? 0
+  const upper = sorted[Math.min(below + 1, sorted.length - 1)] ?? lower
+  return lower + (upper - lower) * (position - below)
 }
 
 /** Adds the speed-up against the baseline to measured figures; the baseline comes first. */

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { formatTable, runSuite } from './harness.ts'
+import { DEFAULT_ROUNDS, formatTable, runSuite } from './harness.ts'
 import { configSuite } from './suites/config.ts'
 import { gateBuildSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
 import { libp2pSuite } from './suites/libp2p.ts'
@@ -19,13 +19,19 @@ if (unknown.length > 0) {
   console.error(`Unknown suite(s): ${unknown.join(', ')}. Suites: ${[...new Set(SUITES.map(suite => suite.name))].join(', ')}`)
   process.exit(2)
 }
+const roundsFlag = process.argv.find(argument => argument.startsWith('--rounds='))
+const rounds = roundsFlag === undefined ? DEFAULT_ROUNDS : Number(roundsFlag.slice('--rounds='.length))
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds wants a positive integer, got ${JSON.stringify(roundsFlag)}`)
+  process.exit(2)
+}
 const names = [...new Set((wanted.length === 0 ? SUITES : SUITES.filter(suite => wanted.includes(suite.name))).map(suite => suite.name))]
 
 if (process.argv.includes('--in-process') || names.length === 1) {
   // The suites named, one after another in this process (suites sharing a name run together).
   if (!process.argv.includes('--no-header')) printHeader()
   for (const suite of SUITES.filter(each => names.includes(each.name))) {
-    const rows = await runSuite(suite)
+    const rows = await runSuite(suite, { rounds })
     console.log(`## ${suite.name}: ${suite.description}\n`)
     console.log(formatTable(rows))
     for (const line of await suite.report?.() ?? []) {
@@ -37,7 +43,7 @@ if (process.argv.includes('--in-process') || names.length === 1) {
   // Each suite name in a fresh process, so that no suite measures another's garbage or JIT state.
   printHeader()
   for (const name of names) {
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, '--no-header'], { stdio: 'inherit' })
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, `--rounds=${rounds}`, '--no-header'], { stdio: 'inherit' })
     if (child.status !== 0) {
       console.error(`suite ${name} failed (${child.signal ?? `exit ${child.status}`})`)
       process.exitCode = 1
@@ -46,5 +52,5 @@ if (process.argv.includes('--in-process') || names.length === 1) {
 }
 
 function printHeader (): void {
-  console.log(`# @cm benchmarks\n\nNode ${process.version} on ${process.platform}/${process.arch}; medians per operation; the tasks of a suite side by side in one process, each suite in a process of its own.\n`)
+  console.log(`# @cm benchmarks\n\nNode ${process.version} on ${process.platform}/${process.arch}; medians per operation; the tasks of a suite side by side in one process, sampled in ${rounds} round${rounds === 1 ? '' : 's'} (forward, then backward), each suite in a process of its own.\n`)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cyclingTask, formatNs, formatTable, runSuite, toRows } from '../src/harness.ts'
+import { cyclingTask, formatNs, formatTable, percentile, runSuite, toRows } from '../src/harness.ts'
 
 describe('toRows()', () => {
   it('puts the baseline first and computes the speed-up as baseline median / task median', () => {
@@ -69,8 +69,73 @@ describe('runSuite() hooks', () => {
       }]
     }, { time: 5 })
     expect(calls).toBeGreaterThan(1)
-    // tinybench calls fn once on its own first, to find out whether it is async.
-    expect(outOfOrder).toBeLessThanOrEqual(1)
+    // Not even once: tinybench is told the function is not async, so it does not call it to find out.
+    expect(outOfOrder).toBe(0)
+  })
+})
+
+describe('runSuite() rounds', () => {
+  it('samples every task in each round, in the suite order and then the reverse, and pools the samples', async () => {
+    const calls: string[] = []
+    const rows = await runSuite({
+      name: 'rounds',
+      description: 'three tasks, three rounds',
+      baseline: 'a',
+      tasks: () => ['a', 'b', 'c'].map(name => ({ name, fn: () => { calls.push(name) } }))
+    }, { time: 6, rounds: 3 })
+    // Runs of consecutive calls of one task (a task is measured to the end of its turn): the
+    // first round's warm-up (a b c), then the rounds a b c, c b a, a b c, where the task that
+    // ends a round begins the next.
+    const turns = calls.filter((name, index) => index === 0 || calls[index - 1] !== name)
+    expect(turns).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'b', 'a', 'b', 'c'])
+    // Each round takes at least ceil(64 / 3) = 22 samples of each task (warm-up calls are not samples).
+    expect(rows.every(row => row.samples >= 3 * 22)).toBe(true)
+  })
+
+  it('runs async tasks, awaiting each call', async () => {
+    let running = 0
+    let overlapped = false
+    const rows = await runSuite({
+      name: 'async',
+      description: 'an async task',
+      baseline: 'wait',
+      tasks: () => [{
+        name: 'wait',
+        fn: async () => {
+          running++
+          if (running > 1) overlapped = true
+          await new Promise(resolve => setImmediate(resolve))
+          running--
+        }
+      }]
+    }, { time: 5, rounds: 2 })
+    expect(rows[0]?.samples).toBeGreaterThan(0)
+    expect(overlapped).toBe(false)
+  })
+
+  it('refuses a round count or a time it cannot use, before building the tasks', async () => {
+    let built = 0
+    const suite = { name: 's', description: 'd', baseline: 'a', tasks: () => { built++; return [{ name: 'a', fn: () => 1 }] } }
+    await expect(runSuite(suite, { rounds: 0 })).rejects.toThrow(/rounds must be a positive integer, got 0/)
+    await expect(runSuite(suite, { rounds: 1.5 })).rejects.toThrow(RangeError)
+    await expect(runSuite(suite, { time: 0 })).rejects.toThrow(/time must be a positive number/)
+    await expect(runSuite(suite, { time: Number.NaN })).rejects.toThrow(RangeError)
+    expect(built).toBe(0)
+  })
+
+  it('refuses a suite without its baseline, or with two tasks of one name', async () => {
+    await expect(runSuite({ name: 's', description: 'd', baseline: 'x', tasks: () => [{ name: 'a', fn: () => 1 }] }, { time: 5 })).rejects.toThrow(/baseline "x" is not one of its tasks/)
+    await expect(runSuite({ name: 's', description: 'd', baseline: 'a', tasks: () => [{ name: 'a', fn: () => 1 }, { name: 'a', fn: () => 2 }] }, { time: 5 })).rejects.toThrow(/two tasks share a name/)
+  })
+})
+
+describe('percentile()', () => {
+  it('interpolates between the nearest ranks, whatever the order given', () => {
+    expect(percentile([3, 1, 2], 0.5)).toBe(2)
+    expect(percentile([4, 1, 3, 2], 0.5)).toBe(2.5)
+    expect(percentile([10, 0], 0.99)).toBeCloseTo(9.9)
+    expect(percentile([7], 0.99)).toBe(7)
+    expect(percentile([], 0.5)).toBe(0)
   })
 })
 

@@ -132,7 +132,9 @@ export async function runSuite (suite: BenchSuite, options: RunOptions = {}): Pr
       if (result.state !== 'completed' || result.latency.samples === undefined) {
         throw new Error(`suite ${suite.name}: task ${task.name} did not complete (${result.state})`)
       }
-      samples.get(task.name)?.push(...result.latency.samples)
+      // One by one: a fast task's round can yield more samples than a spread may pass.
+      const taken = samples.get(task.name) ?? []
+      for (const sample of result.latency.samples) taken.push(sample)
     }
   }
   const measured = tasks.map(task => {

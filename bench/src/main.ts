@@ -52,5 +52,5 @@ if (process.argv.includes('--in-process') || names.length === 1) {
 }
 
 function printHeader (): void {
-  console.log(`# @cm benchmarks\n\nNode ${process.version} on ${process.platform}/${process.arch}; medians per operation; the tasks of a suite side by side in one process, sampled in ${rounds} round${rounds === 1 ? '' : 's'} (forward, then backward), each suite in a process of its own.\n`)
+  console.log(`# @cm benchmarks\n\nNode ${process.version} on ${process.platform}/${process.arch}; medians per operation; the tasks of a suite side by side in one process, ${rounds === 1 ? 'each task in one stretch' : `sampled in ${rounds} rounds (forward, then backward)`}, each suite in a process of its own.\n`)
 }

@@ -212,11 +212,6 @@ export class Entry<Metadata> {
   }
 }
 
-/** @internal Whether a connection is in `state` and `direction` (-1: any), as 1 or 0. */
-export function entryCount<Metadata> (entry: Entry<Metadata>, state: number, direction: number): number {
-  return (state < 0 || entry.state === state) && (direction < 0 || entry.direction === direction) ? 1 : 0
-}
-
 let createView: <Metadata>(entry: Entry<Metadata>) => ConnectionRecord<Metadata>
 const CONSTRUCTING = Symbol('ConnectionRecord')
 

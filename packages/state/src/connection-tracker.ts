@@ -1,7 +1,7 @@
 import { CONFIG_RULES, DEFAULT_CONFIG, formatIp, ipFromMultiaddr, parseIpInto, ProblemCollector, resolveOptions, SafeEventEmitter, systemClock } from '@cm/config'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { CircularBuffer } from 'mnemonist'
-import { ACTIVE_STATES, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, entryCount, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
+import { ACTIVE_STATES, CLOSE_REASONS, CLOSED, CLOSING, DIRECTIONS, Entry, NO_TAGS, OPEN, PENDING } from './connection-record.ts'
 import { ConnectionClosedError, InvalidArgumentError, InvalidTransitionError, PeerMismatchError, TrackerFullError, UnknownConnectionError } from './errors.ts'
 import { GroupRecords } from './group-records.ts'
 import { HashIndex } from './hash-index.ts'
@@ -906,12 +906,13 @@ export class ConnectionTracker<Metadata = unknown> {
       return groups.count(group, state, direction)
     }
     const entry = this.#slots[-group]
-    return group === 0 || entry === undefined ? 0 : entryCount(entry, state, direction)
+    return group !== 0 && entry !== undefined && matches(entry, state, direction) ? 1 : 0
   }
 
   /** How many connections of an identified connection's peer have opened and not closed. */
   #peerConnected (entry: Entry<Metadata>): number {
-    return entry.peerGroup === 0 ? entryCount(entry, OPEN, -1) + entryCount(entry, CLOSING, -1) : this.#peerGroups.connected(entry.peerGroup)
+    if (entry.peerGroup !== 0) return this.#peerGroups.connected(entry.peerGroup)
+    return entry.state === OPEN || entry.state === CLOSING ? 1 : 0
   }
 
   /** Every peer, with its connections' counts. */
@@ -1106,6 +1107,7 @@ function headOf<Key> (groups: GroupRecords<Key>, group: number): number {
   return group > 0 ? groups.head(group) : -group
 }
 
+/** Whether a connection is in `state` and `direction` (-1: any). */
 function matches<Metadata> (entry: Entry<Metadata>, state: number, direction: number): boolean {
   return (state < 0 || entry.state === state) && (direction < 0 || entry.direction === direction)
 }

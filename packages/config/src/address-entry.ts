@@ -1,6 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { parseCidr } from 'cidr-tools'
 import { CmError } from './errors.ts'
+import { describeValue, MAX_MULTIADDR_LENGTH, quoteInput } from './input-limits.ts'
 import { formatIp, MAX_PREFIX_LENGTH, parseIp } from './ip.ts'
 import { parsePeerId } from './peer-id.ts'
 import type { IpAddress, IpFamily } from './ip.ts'
@@ -89,7 +90,7 @@ export class InvalidAddressError extends CmError {
    * @param reason - why it is malformed
    */
   constructor (input: string, reason: string) {
-    super(`Invalid address entry ${JSON.stringify(input)}: ${reason}`)
+    super(`Invalid address entry ${typeof input === 'string' ? quoteInput(input) : describeValue(input)}: ${reason}`)
     this.input = input
     this.reason = reason
   }
@@ -159,6 +160,9 @@ export function tryParseAddressEntry (input: unknown): AddressEntryResult {
   if (input.length === 0) {
     return failure('the entry is empty')
   }
+  if (input.length > MAX_MULTIADDR_LENGTH) {
+    return failure(`the entry is ${input.length} characters long; entries are at most ${MAX_MULTIADDR_LENGTH}`)
+  }
   if (input.trim() !== input) {
     return failure('the entry has white space around it')
   }
@@ -191,7 +195,7 @@ function parseCidrEntry (input: string, ipText: string, prefixText: string | und
   let prefixLength = writtenMax
   if (prefixText !== undefined) {
     if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText) || Number(prefixText) > writtenMax) {
-      const detail = prefixText.includes('/') ? 'an entry has at most one "/"' : `the prefix length must be an integer from 0 to ${writtenMax}, got ${JSON.stringify(prefixText)}`
+      const detail = prefixText.includes('/') ? 'an entry has at most one "/"' : `the prefix length must be an integer from 0 to ${writtenMax}, got ${quoteInput(prefixText)}`
       return failure(detail)
     }
     prefixLength = Number(prefixText)
@@ -235,7 +239,7 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
   try {
     components = multiaddr(input).getComponents()
   } catch (error) {
-    return failure(`not a valid multiaddr (${(error as Error).message})`)
+    return failure(`not a valid multiaddr (${quoteInput(String((error as Error).message))})`)
   }
   if (components.some(component => component.code === CODE_P2P_CIRCUIT)) {
     return failure('relay (/p2p-circuit) addresses have no remote IP of their own; list the relay\'s address or the peer ID instead')
@@ -251,7 +255,7 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
   const peerText = last?.code === CODE_P2P ? last.value : undefined
   const peerId = peerText === undefined ? undefined : parsePeerId(peerText)
   if (peerText !== undefined && peerId === undefined) {
-    return failure(`${JSON.stringify(peerText)} is not a valid peer ID`)
+    return failure(`${quoteInput(peerText)} is not a valid peer ID`)
   }
   if (components.slice(0, -1).some(component => component.code === CODE_P2P)) {
     return failure('/p2p may only appear once, at the end')
@@ -276,7 +280,7 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
     const max = prefixLength
     const value = cidrComponent.value ?? ''
     if (!/^(0|[1-9][0-9]{0,2})$/.test(value) || Number(value) > max) {
-      return failure(`the /ipcidr prefix length must be an integer from 0 to ${max}, got ${JSON.stringify(value)}`)
+      return failure(`the /ipcidr prefix length must be an integer from 0 to ${max}, got ${quoteInput(value)}`)
     }
     prefixLength = Number(value)
     index++
@@ -316,7 +320,7 @@ export interface MultiaddrTarget {
 
 /**
  * Reads the remote IP address and peer ID of a multiaddr, or returns `undefined` when the
- * multiaddr is malformed. A relayed connection's IP is its relay's, so it is not reported
+ * multiaddr is malformed (or, as text, longer than {@link MAX_MULTIADDR_LENGTH}). A relayed connection's IP is its relay's, so it is not reported
  * as the peer's: `ip` is `undefined` for a `/p2p-circuit` address, while `peerId` names
  * the peer behind the relay.
  *
@@ -333,6 +337,9 @@ export interface MultiaddrTarget {
  * ```
  */
 export function readMultiaddr (address: Multiaddr | string): MultiaddrTarget | undefined {
+  if (typeof address === 'string' && address.length > MAX_MULTIADDR_LENGTH) {
+    return undefined
+  }
   let components
   try {
     components = (typeof address === 'string' ? multiaddr(address) : address).getComponents()

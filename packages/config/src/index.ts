@@ -55,6 +55,7 @@ export type { ConnectionConfig, ConnectionConfigInit, ListDirection } from './co
 export { CmError } from './errors.ts'
 export { SafeEventEmitter } from './events.ts'
 export type { EventHandler, ListenerErrorHandler, ListenerOptions, SafeEventEmitterInit, TypedEventTarget } from './events.ts'
+export { describeValue, MAX_IP_TEXT_LENGTH, MAX_MULTIADDR_LENGTH, MAX_PEER_ID_LENGTH, quoteInput } from './input-limits.ts'
 export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.ts'
 export type { IpAddress, IpFamily } from './ip.ts'
 export { parsePeerId } from './peer-id.ts'
@@ -74,16 +75,18 @@ export {
   addressListRule,
   booleanRule,
   clockRule,
-  describeValue,
   durationRule,
   finiteNumberRule,
   forEachAddressEntry,
   integerRule,
   InvalidConfigError,
+  MAX_LIST_LENGTH,
+  MAX_PROBLEMS,
   MAX_TIMER_DELAY_MS,
   oneOfRule,
   parseAddressList,
   ProblemCollector,
+  problemsMessage,
   resolveOptions
 } from './validation.ts'
 export type { ConfigProblem, NumberBounds, OptionRule, OptionsSchema } from './validation.ts'

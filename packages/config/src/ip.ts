@@ -9,6 +9,8 @@
  * verdicts are checked against `net.isIP()` and `ipaddr.js` by property tests.
  */
 
+import { MAX_IP_TEXT_LENGTH } from './input-limits.ts'
+
 /** The address family: 4 for IPv4, 6 for IPv6. */
 export type IpFamily = 4 | 6
 
@@ -45,7 +47,8 @@ const COLON = 58
  * Accepts a dotted-quad IPv4 address (four decimal parts 0-255, no leading zeros) or any
  * RFC 4291 textual form of an IPv6 address (compressed or not, upper or lower case, with an
  * embedded dotted quad, with a `%zone` suffix). Anything else, including `010.0.0.1`,
- * `1.2.3`, hostnames, surrounding white space, brackets and prefixes, gives 0.
+ * `1.2.3`, hostnames, surrounding white space, brackets, prefixes and text longer than
+ * {@link MAX_IP_TEXT_LENGTH} (refused before it is scanned), gives 0.
  *
  * @param text - the address text
  * @param out - receives the address as unsigned 32-bit words: `out[0]` for IPv4,
@@ -65,6 +68,9 @@ const COLON = 58
  * ```
  */
 export function parseIpInto (text: string, out: Uint32Array): 0 | IpFamily {
+  if (text.length > MAX_IP_TEXT_LENGTH) {
+    return 0
+  }
   // The family shows in the first five characters: an IPv6 address has a ':' there (groups
   // have at most four digits), an IPv4 address a '.' and no ':' anywhere. Anything else is
   // refused by the parser it is handed to.

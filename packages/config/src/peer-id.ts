@@ -1,6 +1,7 @@
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
+import { MAX_PEER_ID_LENGTH } from './input-limits.ts'
 
 const IDENTITY_CODE = 0x00
 const SHA2_256_CODE = 0x12
@@ -20,7 +21,8 @@ const SECP256K1_HEADER = [0x08, 0x02, 0x12, 0x21]
  * with the identity hash, `Qm…` SHA-256 hashes of RSA or ECDSA keys) and CIDv1 with the
  * `libp2p-key` codec in any multibase (`bafz…`, `k51…`). An inlined key must be a
  * well-formed Ed25519 or compressed secp256k1 public key; the curve point itself is not
- * checked. URL peer IDs are not accepted.
+ * checked. URL peer IDs are not accepted, nor is text longer than {@link MAX_PEER_ID_LENGTH}
+ * (checked before any decoding).
  *
  * @param text - the peer ID text
  *
@@ -33,6 +35,10 @@ const SECP256K1_HEADER = [0x08, 0x02, 0x12, 0x21]
  * ```
  */
 export function parsePeerId (text: string): string | undefined {
+  // Checked first: base58 decoding costs the square of the length.
+  if (typeof text !== 'string' || text.length > MAX_PEER_ID_LENGTH) {
+    return undefined
+  }
   try {
     let bytes: Uint8Array
     const first = text.charAt(0)

@@ -1,5 +1,6 @@
 import { tryParseAddressEntry } from './address-entry.ts'
 import { CmError } from './errors.ts'
+import { describeValue, quoteInput } from './input-limits.ts'
 import type { AddressEntry } from './address-entry.ts'
 import type { Clock } from './clock.ts'
 
@@ -20,7 +21,9 @@ export interface ConfigProblem {
 }
 
 /**
- * Thrown when a configuration is invalid. It lists every problem found, not only the first.
+ * Thrown when a configuration is invalid. It reports every problem found, not only the
+ * first: `problems` holds up to {@link MAX_PROBLEMS} of them (`problemCount` says how many
+ * there were), and the message lists the first 20, then how many more.
  *
  * @example
  * ```ts
@@ -42,22 +45,64 @@ export interface ConfigProblem {
 export class InvalidConfigError extends CmError {
   static override readonly name: string = 'InvalidConfigError'
 
-  /** Every problem found, in the order the options are checked. At least one. */
+  /**
+   * The problems found, in the order the options are checked: at least one, and at most
+   * {@link MAX_PROBLEMS} (the first ones, when there were more).
+   */
   readonly problems: readonly ConfigProblem[]
+  /** How many problems were found, including any beyond {@link MAX_PROBLEMS}. */
+  readonly problemCount: number
   /** The path of the first problem, for quick checks. */
   readonly path: string
 
   /**
-   * @param problems - every problem found (at least one)
+   * @param problems - the problems found (at least one)
+   * @param problemCount - how many were found, if more than `problems` holds
    */
-  constructor (problems: readonly ConfigProblem[]) {
-    const count = problems.length
-    const lines = problems.map(problem => `  - ${problem.message}`).join('\n')
-    super(`Invalid configuration (${count} ${count === 1 ? 'problem' : 'problems'}):\n${lines}`)
-    this.problems = Object.freeze([...problems])
+  constructor (problems: readonly ConfigProblem[], problemCount: number = problems.length) {
+    super(problemsMessage('Invalid configuration', problems, problemCount))
+    this.problems = Object.freeze(problems.slice(0, MAX_PROBLEMS))
+    this.problemCount = Math.max(problemCount, problems.length)
     this.path = problems[0]?.path ?? ''
   }
 }
+
+/**
+ * The message of an error that lists problems: the subject and how many problems there
+ * were, then the first 20 problems, one a line, then how many more. It stays small however
+ * many problems there are.
+ *
+ * @param subject - what is wrong, such as `Invalid configuration`
+ * @param problems - the problems kept (the first ones)
+ * @param problemCount - how many were found, if more than `problems` holds
+ *
+ * @example
+ * ```ts
+ * import { ProblemCollector, problemsMessage } from '@cm/config'
+ *
+ * const problems = new ProblemCollector()
+ * problems.add('limit', 'an integer >= 1', 0)
+ * problemsMessage('Invalid options', problems.problems, problems.count)
+ * // 'Invalid options (1 problem):\n  - Expected `limit` to be an integer >= 1, got 0 (number)'
+ * ```
+ */
+export function problemsMessage (subject: string, problems: readonly ConfigProblem[], problemCount: number = problems.length): string {
+  const count = Math.max(problemCount, problems.length)
+  const lines = problems.slice(0, LISTED_PROBLEMS).map(problem => `  - ${problem.message}`)
+  if (count > lines.length) {
+    lines.push(`  - and ${count - lines.length} more`)
+  }
+  return `${subject} (${count} ${count === 1 ? 'problem' : 'problems'}):\n${lines.join('\n')}`
+}
+
+/**
+ * The most problems an {@link InvalidConfigError} holds; more are counted, not kept, so that
+ * a list of a million bad entries does not make a million problem records.
+ */
+export const MAX_PROBLEMS = 1000
+
+/** The most problems an {@link InvalidConfigError}'s message lists. */
+const LISTED_PROBLEMS = 20
 
 /**
  * Collects configuration problems, then throws them all at once as one
@@ -75,10 +120,16 @@ export class InvalidConfigError extends CmError {
  */
 export class ProblemCollector {
   readonly #problems: ConfigProblem[] = []
+  #count = 0
 
-  /** The problems collected so far. */
+  /** The problems collected so far (at most {@link MAX_PROBLEMS}: the first ones). */
   get problems (): readonly ConfigProblem[] {
     return this.#problems
+  }
+
+  /** How many problems were recorded, including those beyond {@link MAX_PROBLEMS}. */
+  get count (): number {
+    return this.#count
   }
 
   /**
@@ -90,6 +141,9 @@ export class ProblemCollector {
    * @param detail - more detail, if any
    */
   add (path: string, expected: string, value: unknown, detail?: string): void {
+    if (++this.#count > MAX_PROBLEMS) {
+      return
+    }
     const received = describeValue(value)
     const message = `Expected \`${path}\` to be ${expected}, got ${received}${detail === undefined ? '' : `: ${detail}`}`
     this.#problems.push(detail === undefined
@@ -103,7 +157,9 @@ export class ProblemCollector {
    * @param problem - the problem
    */
   addProblem (problem: ConfigProblem): void {
-    this.#problems.push(problem)
+    if (++this.#count <= MAX_PROBLEMS) {
+      this.#problems.push(problem)
+    }
   }
 
   /**
@@ -113,44 +169,12 @@ export class ProblemCollector {
    * @throws {@link InvalidConfigError} when any problem was collected
    */
   throwIfAny (): void {
-    if (this.#problems.length > 0) {
-      throw new InvalidConfigError(this.#problems)
+    if (this.#count > 0) {
+      throw new InvalidConfigError(this.#problems, this.#count)
     }
   }
 }
 
-/**
- * Describes a value for an error message: `-1 (number)`, `"abc" (string)`, `NaN (number)`,
- * `an array of 3`, `null`.
- *
- * @param value - any value
- *
- * @example
- * ```ts
- * import { describeValue } from '@cm/config'
- *
- * describeValue(Number.NaN) // 'NaN (number)'
- * describeValue('3') // '"3" (string)'
- * ```
- */
-export function describeValue (value: unknown): string {
-  if (value === null) return 'null'
-  if (value === undefined) return 'undefined'
-  if (Array.isArray(value)) return `an array of ${value.length}`
-  switch (typeof value) {
-    case 'string': return `${truncate(JSON.stringify(value))} (string)`
-    case 'number': return `${Object.is(value, -0) ? '-0' : String(value)} (number)`
-    case 'bigint': return `${value}n (bigint)`
-    case 'boolean': return `${value} (boolean)`
-    case 'function': return 'a function'
-    case 'symbol': return `${String(value)} (symbol)`
-    default: return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
-  }
-}
-
-function truncate (text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}..."` : text
-}
 
 /**
  * A validation rule for one option: a description of what is expected and a check that
@@ -373,9 +397,11 @@ export const addressEntryRule: OptionRule<string> = {
 /**
  * Parses an allow, deny or trusted list entry by entry, handing each well-formed entry to
  * `onEntry` as soon as it is parsed and recording every malformed one (with its index, its
- * text and the reason) in `problems`. For callers that build something from a long list:
- * no array of parsed entries is kept. Whatever `onEntry` built must be thrown away when
- * this returns `false`.
+ * text and the reason) in `problems`. It fails closed: a hole in a sparse array is a problem
+ * at its index, like a malformed entry, and a list of more than {@link MAX_LIST_LENGTH}
+ * entries is refused whole. For callers that build something from a long list: no array of
+ * parsed entries is kept. Whatever `onEntry` built must be thrown away when this returns
+ * `false`.
  *
  * @param value - the list given
  * @param path - the option's path, such as `denyList`
@@ -399,8 +425,20 @@ export function forEachAddressEntry (value: unknown, path: string, problems: Pro
     problems.add(path, LIST_EXPECTED, value)
     return false
   }
+  if (value.length > MAX_LIST_LENGTH) {
+    problems.add(path, LIST_EXPECTED, value, `a list has at most ${MAX_LIST_LENGTH} entries`)
+    return false
+  }
   let ok = true
-  value.forEach((entry: unknown, index) => {
+  // An index loop, not forEach: forEach skips the holes of a sparse array, which would
+  // leave a list shorter than given (an allow list emptied of its entries admits everyone).
+  for (let index = 0; index < value.length; index++) {
+    if (!(index in value)) {
+      ok = false
+      problems.add(`${path}[${index}]`, ENTRY_EXPECTED, undefined, 'the array has a hole here (an empty slot of a sparse array)')
+      continue
+    }
+    const entry: unknown = value[index]
     const result = tryParseAddressEntry(entry)
     if (result.ok) {
       onEntry(result.entry)
@@ -408,9 +446,16 @@ export function forEachAddressEntry (value: unknown, path: string, problems: Pro
       ok = false
       problems.add(`${path}[${index}]`, ENTRY_EXPECTED, entry, result.reason)
     }
-  })
+  }
   return ok
 }
+
+/**
+ * The most entries an allow, deny or trusted list may have: ten times the million rules the
+ * gate is built for, and a bound on the work a list given by mistake (`new Array(2 ** 32 -
+ * 1)`) can cause.
+ */
+export const MAX_LIST_LENGTH = 10_000_000
 
 /**
  * Parses an allow, deny or trusted list, recording every malformed entry (with its index,
@@ -512,13 +557,16 @@ export function resolveOptions<T extends object> (
   const given = input as Record<string, unknown>
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) {
-      const suggestion = closest(key, names)
+      // A name far longer than any option is no typo: no suggestion (the edit distance costs
+      // the product of the lengths), and it is quoted cut short.
+      const plausible = key.length <= MAX_SUGGESTED_LENGTH
+      const suggestion = plausible ? closest(key, names) : undefined
       const path = `${prefix}${key}`
       problems.addProblem({
         path,
         expected: 'a known option',
         received: describeValue(given[key]),
-        message: `Unknown option \`${path}\`${suggestion === undefined ? '' : ` (did you mean \`${prefix}${suggestion}\`?)`}; known options are ${names.map(name => `\`${name}\``).join(', ')}`
+        message: `Unknown option ${plausible ? `\`${path}\`` : quoteInput(path)}${suggestion === undefined ? '' : ` (did you mean \`${prefix}${suggestion}\`?)`}; known options are ${names.map(name => `\`${name}\``).join(', ')}`
       })
     }
   }
@@ -536,6 +584,9 @@ export function resolveOptions<T extends object> (
   }
   return result as T
 }
+
+/** The longest unknown option name for which a near known name is looked for. */
+const MAX_SUGGESTED_LENGTH = 64
 
 /** The known name closest to `name` by edit distance, if it is a plausible typo. */
 function closest (name: string, names: readonly string[]): string | undefined {

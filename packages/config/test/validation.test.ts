@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { describeValue } from '../src/input-limits.ts'
 import {
   addressEntryRule,
   booleanRule,
   clockRule,
-  describeValue,
   durationRule,
   finiteNumberRule,
   forEachAddressEntry,
@@ -35,8 +35,9 @@ describe('describeValue()', () => {
     expect(describeValue(value)).toBe(text)
   })
 
-  it('truncates long strings', () => {
-    expect(describeValue('x'.repeat(200))).toBe(`"${'x'.repeat(76)}..." (string)`)
+  it('cuts long strings to 80 characters and shows their length', () => {
+    expect(describeValue('x'.repeat(80))).toBe(`"${'x'.repeat(80)}" (string)`)
+    expect(describeValue('x'.repeat(200))).toBe(`"${'x'.repeat(77)}…" (string of 200 characters)`)
   })
 })
 

@@ -1,9 +1,10 @@
-import { CmError } from '@cm/config'
+import { CmError, MAX_PROBLEMS, problemsMessage } from '@cm/config'
 import type { ConfigProblem } from '@cm/config'
 
 /**
  * Thrown when a gate snapshot given to {@link DefaultGate.load} or
- * {@link DefaultGate.fromJSON} is malformed. It lists every problem found, each with its
+ * {@link DefaultGate.fromJSON} is malformed. It reports every problem found (the message
+ * lists the first 20), each with its
  * path in the snapshot (`deny[2].entry`), what was expected and what was given. Nothing is
  * loaded when it is thrown.
  *
@@ -24,16 +25,18 @@ import type { ConfigProblem } from '@cm/config'
 export class InvalidSnapshotError extends CmError {
   static override readonly name: string = 'InvalidSnapshotError'
 
-  /** Every problem found. At least one. */
+  /** The problems found: at least one, at most `MAX_PROBLEMS` (from `@cm/config`). */
   readonly problems: readonly ConfigProblem[]
+  /** How many problems were found, including any beyond `MAX_PROBLEMS`. */
+  readonly problemCount: number
 
   /**
-   * @param problems - every problem found (at least one)
+   * @param problems - the problems found (at least one)
+   * @param problemCount - how many were found, if more than `problems` holds
    */
-  constructor (problems: readonly ConfigProblem[]) {
-    const count = problems.length
-    const lines = problems.map(problem => `  - ${problem.message}`).join('\n')
-    super(`Invalid gate snapshot (${count} ${count === 1 ? 'problem' : 'problems'}):\n${lines}`)
-    this.problems = Object.freeze([...problems])
+  constructor (problems: readonly ConfigProblem[], problemCount: number = problems.length) {
+    super(problemsMessage('Invalid gate snapshot', problems, problemCount))
+    this.problems = Object.freeze(problems.slice(0, MAX_PROBLEMS))
+    this.problemCount = Math.max(problemCount, problems.length)
   }
 }

@@ -6,6 +6,7 @@ import {
   finiteNumberRule,
   oneOfRule,
   forEachAddressEntry,
+  MAX_PEER_ID_LENGTH,
   parseAddressEntry,
   parseIpInto,
   parsePeerId,
@@ -377,13 +378,15 @@ function isMultiaddr (value: unknown): value is Multiaddr {
 /**
  * A peer ID in the canonical form of list entries. The base58btc forms libp2p prints are
  * taken as they are (they are canonical, and anything else matches no rule); CID forms are
- * converted. Anything that is not a string becomes '', which matches no rule.
+ * converted. Anything that is not a string, or is longer than any peer ID, becomes '', which
+ * matches no rule.
  */
 function canonicalPeer (peer: unknown): string | undefined {
   if (peer === undefined) {
     return undefined
   }
-  if (typeof peer !== 'string') {
+  // Too long to be a peer ID: not hashed, not decoded.
+  if (typeof peer !== 'string' || peer.length > MAX_PEER_ID_LENGTH) {
     return ''
   }
   const first = peer.charCodeAt(0)

@@ -1,4 +1,4 @@
-import { addressEntryRule, describeValue, finiteNumberRule, parseAddressList, ProblemCollector, tryParseAddressEntry } from '@cm/config'
+import { addressEntryRule, describeValue, finiteNumberRule, MAX_LIST_LENGTH, parseAddressList, ProblemCollector, quoteInput, tryParseAddressEntry } from '@cm/config'
 import { InvalidSnapshotError } from './errors.ts'
 import type { AddressEntry } from '@cm/config'
 
@@ -65,7 +65,7 @@ export function readSnapshot (value: unknown): ParsedSnapshot {
   const problems = new ProblemCollector()
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     problems.add('snapshot', 'a gate snapshot object', value)
-    throw new InvalidSnapshotError(problems.problems)
+    throw new InvalidSnapshotError(problems.problems, problems.count)
   }
   const snapshot = value as Record<string, unknown>
   for (const key of Object.keys(snapshot)) {
@@ -79,14 +79,16 @@ export function readSnapshot (value: unknown): ParsedSnapshot {
   savedAtRule.check(snapshot['savedAt'], 'savedAt', problems)
   const deny: Array<{ entry: AddressEntry, expiresInMs: number | undefined }> = []
   const denyItems = snapshot['deny']
-  if (!Array.isArray(denyItems)) {
-    problems.add('deny', 'an array of { entry, expiresInMs? } objects', denyItems)
+  if (!Array.isArray(denyItems) || denyItems.length > MAX_LIST_LENGTH) {
+    problems.add('deny', `an array of at most ${MAX_LIST_LENGTH} { entry, expiresInMs? } objects`, denyItems)
   } else {
-    denyItems.forEach((item: unknown, index) => {
+    // An index loop: forEach would skip the holes of a sparse array, and so drop bans.
+    for (let index = 0; index < denyItems.length; index++) {
       const path = `deny[${index}]`
+      const item: unknown = denyItems[index]
       if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-        problems.add(path, 'an object { entry, expiresInMs? }', item)
-        return
+        problems.add(path, 'an object { entry, expiresInMs? }', item, index in denyItems ? undefined : 'the array has a hole here (an empty slot of a sparse array)')
+        continue
       }
       const record = item as Record<string, unknown>
       for (const key of Object.keys(record)) {
@@ -102,12 +104,12 @@ export function readSnapshot (value: unknown): ParsedSnapshot {
       } else if (timingOk) {
         deny.push({ entry: parsed.entry, expiresInMs })
       }
-    })
+    }
   }
   const allow = parseAddressList(snapshot['allow'], 'allow', problems)
   const trusted = parseAddressList(snapshot['trusted'], 'trusted', problems)
-  if (problems.problems.length > 0 || allow === undefined || trusted === undefined) {
-    throw new InvalidSnapshotError(problems.problems)
+  if (problems.count > 0 || allow === undefined || trusted === undefined) {
+    throw new InvalidSnapshotError(problems.problems, problems.count)
   }
   return { savedAt: snapshot['savedAt'] as number, deny, allow, trusted }
 }
@@ -117,6 +119,6 @@ function unknownField (problems: ProblemCollector, path: string, known: string, 
     path,
     expected: 'a known field',
     received: describeValue(value),
-    message: `Unknown field \`${path}\`; ${known}`
+    message: `Unknown field ${path.length > 80 ? quoteInput(path) : `\`${path}\``}; ${known}`
   })
 }

@@ -24,7 +24,7 @@
  */
 import { createServer, Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
-import { CmError, parseIp } from '@cm/config'
+import { CmError, parseIp, quoteInput } from '@cm/config'
 import type { Listener, RemoteAddress, SignalOptions, Transport } from './transport.ts'
 import type { Server } from 'node:net'
 
@@ -53,7 +53,7 @@ export class InvalidTcpAddressError extends CmError {
    * @param reason - why it cannot be used
    */
   constructor (address: string, reason: string) {
-    super(`Cannot use ${JSON.stringify(address)} as a TCP address: ${reason}`)
+    super(`Cannot use ${quoteInput(address)} as a TCP address: ${reason}`)
     this.address = address
   }
 }

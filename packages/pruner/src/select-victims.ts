@@ -1,5 +1,5 @@
 import { FixedReverseHeap } from 'mnemonist'
-import { describeValue, durationRule, integerRule, ProblemCollector } from '@cm/config'
+import { describeValue, durationRule, integerRule, ProblemCollector, quoteInput } from '@cm/config'
 import { InvalidCandidateError } from './errors.ts'
 import { compareIds, resolveStrategy } from './strategy.ts'
 import type { CandidateId, PruneCandidate } from './candidate.ts'
@@ -211,7 +211,7 @@ export function selectVictims<C extends PruneCandidate> (candidates: Iterable<C>
       if (!isExempt(candidate)) {
         const score = strategy.score(candidate)
         if (typeof score !== 'number' || Number.isNaN(score)) {
-          throw new InvalidCandidateError(candidate.id, 'score', `Expected the custom score of candidate ${JSON.stringify(candidate.id)} to be a number other than NaN, got ${describeValue(score)}`)
+          throw new InvalidCandidateError(candidate.id, 'score', `Expected the custom score of candidate ${quoteId(candidate.id)} to be a number other than NaN, got ${describeValue(score)}`)
         }
         scores[index] = score
         heap?.push(index)
@@ -315,5 +315,10 @@ function checkCandidate (candidate: PruneCandidate): void {
 }
 
 function fieldError (id: CandidateId, field: string, expected: string, value: unknown): InvalidCandidateError {
-  return new InvalidCandidateError(id, field, `Expected \`${field}\` of candidate ${JSON.stringify(id)} to be ${expected}, got ${describeValue(value)}`)
+  return new InvalidCandidateError(id, field, `Expected \`${field}\` of candidate ${quoteId(id)} to be ${expected}, got ${describeValue(value)}`)
+}
+
+/** A candidate's ID for a message: a string quoted (cut short if long), a number as it is. */
+function quoteId (id: unknown): string {
+  return typeof id === 'string' ? quoteInput(id) : String(id)
 }

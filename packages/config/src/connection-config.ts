@@ -45,7 +45,10 @@ export type ListDirection = 'both' | 'inbound' | 'outbound'
  */
 export interface ConnectionConfig {
   /**
-   * The most connections open at once, inbound and outbound together.
+   * The most connections held at once, inbound and outbound together, in any state:
+   * pending, open and closing (a closing socket with unsent data holds as much memory as an
+   * open one). Inbound connections are refused at this count; outbound dials are not, and
+   * the pruner closes the open connections above it.
    *
    * An integer >= 1, and at least `maxConnectionsPerPeer`.
    *

@@ -68,7 +68,8 @@ const COLON = 58
  * ```
  */
 export function parseIpInto (text: string, out: Uint32Array): 0 | IpFamily {
-  if (text.length > MAX_IP_TEXT_LENGTH) {
+  // A value, never a throw, whatever a caller passes at run time.
+  if (typeof text !== 'string' || text.length > MAX_IP_TEXT_LENGTH) {
     return 0
   }
   // The family shows in the first five characters: an IPv6 address has a ':' there (groups

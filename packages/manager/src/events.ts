@@ -4,10 +4,11 @@ import type { PruneReason } from '@cm/pruner'
 
 /**
  * Why the manager refused a connection or a dial, in the order the checks run:
- * `deny-list`, `not-allow-listed` and `invalid-address` (the gate), `pending-limit`
- * (`maxIncomingPendingConnections`), `rate-limited` (the per-host limiter), `max-connections`
- * (`maxConnections`); after the peer is identified, `peer-denied` (the gate, with the
- * peer ID); and `not-started` for an inbound connection arriving while stopped.
+ * `deny-list`, `not-allow-listed` and `invalid-address` (the gate), `rate-limited` (the
+ * per-host limiter), `pending-limit` (`maxIncomingPendingConnections`), `max-connections`
+ * (`maxConnections`, every socket held); after the peer is identified, `peer-denied` (the
+ * gate, with the peer ID); and `not-started` for an inbound connection arriving while
+ * stopped.
  */
 export type RefusalReason =
   | 'deny-list'
@@ -21,7 +22,7 @@ export type RefusalReason =
 
 /** Every refusal reason, in check order. */
 export const REFUSAL_REASONS: readonly RefusalReason[] = Object.freeze([
-  'deny-list', 'not-allow-listed', 'invalid-address', 'pending-limit', 'rate-limited', 'max-connections', 'peer-denied', 'not-started'
+  'deny-list', 'not-allow-listed', 'invalid-address', 'rate-limited', 'pending-limit', 'max-connections', 'peer-denied', 'not-started'
 ])
 
 /** The detail of `connection:deny`. */

@@ -12,6 +12,7 @@ import { Pruner } from '@cm/pruner'
 import { createRateLimiter } from '@cm/rate-limit'
 import { createConnectionTracker } from '@cm/state'
 import { backoffDelay } from './backoff.ts'
+import { Deadline } from './deadline.ts'
 import { DEFAULT_DIAL_PRIORITY, DialQueue } from './dial-queue.ts'
 import { ConnectionRefusedError, DialDeniedError, DialTimeoutError, ManagerStoppedError, NotStartedError } from './errors.ts'
 import { REFUSAL_REASONS } from './events.ts'
@@ -164,6 +165,11 @@ export interface PendingInboundFigures {
   readonly total: number
   /** Those that count against `maxIncomingPendingConnections` (trusted ones do not). */
   readonly limited: number
+  /**
+   * Pending connections closed (reason `limit`) to make room for a connection from a host
+   * that had used less of its rate budget, since start.
+   */
+  readonly evicted: number
 }
 
 /** The dial queue's figures. */
@@ -241,6 +247,12 @@ interface Entry<Raw> {
   trusted: boolean
   /** Counted against maxIncomingPendingConnections (untrusted inbound, still pending). */
   limitedPending: boolean
+  /**
+   * For a limited pending connection: how much of its host's rate budget was used when it
+   * arrived (0 to 1, from `RateLimiter.usage`). When the pending slots run out, the
+   * connection with the most gives way first.
+   */
+  pressure: number
   /** Counted as pending inbound at all. */
   pendingInbound: boolean
   /**
@@ -284,6 +296,9 @@ class Managed<Raw> implements ManagedConnection<Raw> {
     await this.#manager.close(this.id, reason)
   }
 }
+
+/** What `#admitInbound` returns for a trusted host: exempt from the limits, never evicted. */
+const TRUSTED = -1
 
 /** A connection's state, read afresh (calls in between may have changed it). */
 const stateOf = (entry: { readonly record: ConnectionRecord }): ConnectionState => entry.record.state
@@ -339,9 +354,10 @@ export class ConnectionManager<Raw> {
   readonly #reconnects = new Set<PendingReconnect>()
   #started = false
   #stopping: Promise<void> | undefined
-  #shutdown = new AbortController()
   #pendingInbound = 0
-  #limitedPendingInbound = 0
+  /** The limited pending inbound connections, oldest first. */
+  readonly #limitedPending = new Set<Entry<Raw>>()
+  #evicted = 0
   readonly #opened = { inbound: 0, outbound: 0 }
   readonly #refused = zeroReasons(REFUSAL_REASONS)
   readonly #pruned: Record<PruneReason, number> = { 'max-connections': 0, 'high-watermark': 0, 'max-connections-per-peer': 0 }
@@ -418,7 +434,6 @@ export class ConnectionManager<Raw> {
       return
     }
     await this.#stopping
-    this.#shutdown = new AbortController()
     this.#pruner.start()
     this.#started = true
   }
@@ -447,7 +462,10 @@ export class ConnectionManager<Raw> {
     this.#started = false
     const reason = new ManagerStoppedError()
     this.#stopping = (async () => {
-      this.#shutdown.abort(reason)
+      // Each upgrade and dial has its own controller (see Deadline): abort them one by one.
+      for (const entry of this.#entries.values()) {
+        entry.pendingController?.abort(reason)
+      }
       this.#dialQueue.abortAll(reason)
       for (const pending of this.#reconnects) {
         this.#cancelReconnect(pending)
@@ -500,37 +518,37 @@ export class ConnectionManager<Raw> {
   async accept (raw: Raw): Promise<AcceptResult<Raw>> {
     const remote = this.#transport.remoteAddress(raw)
     const admission = this.#started ? this.#admitInbound(remote) : this.#deny('inbound', remote, undefined, 'not-started')
-    if (typeof admission !== 'boolean') {
+    if (typeof admission !== 'number') {
       this.#transport.abort(raw)
       return { outcome: 'refused', refusal: admission }
     }
-    const trusted = admission
+    const trusted = admission === TRUSTED
     const record = this.connections.add({ direction: 'inbound', remoteAddress: remote.multiaddr, remoteIp: remote.ip })
     const entry = this.#track(record, remote, trusted)
     entry.raw = raw
     entry.pendingInbound = true
-    entry.limitedPending = !trusted
     this.#pendingInbound++
     if (!trusted) {
-      this.#limitedPendingInbound++
+      entry.limitedPending = true
+      entry.pressure = admission
+      this.#limitedPending.add(entry)
     }
     this.#transport.onClose(raw, error => { this.#onRawClose(entry, error) })
     if (this.#upgrade === undefined) {
       // Nothing to wait for: no timer, no signal.
       return this.#acceptOutcome(entry, this.#open(entry, undefined))
     }
-    const timeout = this.#timer(this.#config.inboundUpgradeTimeout)
     entry.pendingController = new AbortController()
-    const signal = AbortSignal.any([timeout.signal, entry.pendingController.signal, this.#shutdown.signal])
+    const deadline = new Deadline(this.#config.inboundUpgradeTimeout, entry.pendingController)
     try {
-      const result = await this.#upgrade(raw, { direction: 'inbound', remoteAddress: remote, signal })
-      signal.throwIfAborted()
+      const result = await this.#upgrade(raw, { direction: 'inbound', remoteAddress: remote, signal: deadline.signal })
+      deadline.signal.throwIfAborted()
       return this.#acceptOutcome(entry, this.#open(entry, result ?? undefined))
     } catch (error) {
-      this.#failPending(entry, timeout.signal.aborted ? 'timeout' : this.#shutdown.signal.aborted ? 'shutdown' : 'error', error)
+      this.#failPending(entry, deadline.expired ? 'timeout' : this.#started ? 'error' : 'shutdown', error)
       return { outcome: 'closed', record: entry.record }
     } finally {
-      timeout.clear()
+      deadline.clear()
     }
   }
 
@@ -751,7 +769,7 @@ export class ConnectionManager<Raw> {
     const queue = this.#dialQueue.stats()
     return {
       connections: { pending: count('pending'), open: count('open'), closing: count('closing') },
-      pendingInbound: { total: this.#pendingInbound, limited: this.#limitedPendingInbound },
+      pendingInbound: { total: this.#pendingInbound, limited: this.#limitedPending.size, evicted: this.#evicted },
       opened: { ...this.#opened },
       refused: { ...this.#refused },
       dialQueue: {
@@ -783,29 +801,74 @@ export class ConnectionManager<Raw> {
     return entry.refusal === undefined ? { outcome: 'closed', record: entry.record } : { outcome: 'refused', refusal: entry.refusal }
   }
 
-  /** Runs the inbound admission checks; returns whether the address is trusted, or the refusal. */
-  #admitInbound (remote: RemoteAddress): boolean | ConnectionDenyDetail {
+  /**
+   * Runs the inbound admission checks, in order: the gate (deny list, exclusive allow list;
+   * trusted hosts are admitted here), the rate limit (so that every later refusal is
+   * charged to the host's budget), then the pending slots and `maxConnections`. When either
+   * is full, the pending connection whose host had used the most of its rate budget gives
+   * way (see {@link #pendingVictim}). Returns the admitted connection's pressure (its host's
+   * budget used before this attempt), {@link TRUSTED}, or the refusal.
+   */
+  #admitInbound (remote: RemoteAddress): number | ConnectionDenyDetail {
     const verdict = this.gate.check(remote.ip ?? remote.multiaddr, { direction: 'inbound' })
     if (!verdict.allowed) {
       return this.#deny('inbound', remote, undefined, verdict.reason, verdict.rule)
     }
     if (verdict.trusted) {
-      return true
+      return TRUSTED
     }
     const config = this.#config
-    if (this.#limitedPendingInbound >= config.maxIncomingPendingConnections) {
-      return this.#deny('inbound', remote, undefined, 'pending-limit')
-    }
+    let pressure = 1
     if (remote.ip !== undefined) {
+      pressure = this.#limiter.usage(remote.ip)
       const result = this.#limiter.tryAcquire(remote.ip)
       if (!result.allowed && result.reason === 'rate-limit') {
         return this.#deny('inbound', remote, undefined, 'rate-limited', undefined, result.retryAfterMs)
       }
     }
-    if (this.connections.count({ state: 'open' }) + this.#limitedPendingInbound >= config.maxConnections) {
+    // Every socket held counts, in any state and direction: a closing socket with unsent
+    // data holds as much memory as an open one.
+    const held = this.connections.count()
+    const pendingFull = this.#limitedPending.size >= config.maxIncomingPendingConnections
+    if (!pendingFull && held < config.maxConnections) {
+      return pressure
+    }
+    const victim = this.#pendingVictim(pressure)
+    if (victim === undefined) {
+      return this.#deny('inbound', remote, undefined, pendingFull ? 'pending-limit' : 'max-connections')
+    }
+    if (held - 1 >= config.maxConnections) {
       return this.#deny('inbound', remote, undefined, 'max-connections')
     }
-    return false
+    this.#evicted++
+    this.#failPending(victim, 'limit', undefined)
+    return pressure
+  }
+
+  /**
+   * The pending connection that gives way to a new one whose host has used `pressure` of
+   * its rate budget: the one whose host had used the most when it arrived (the oldest among
+   * equals), if that is more than `pressure`. At equal pressure, only a connection pending
+   * for a tenth of `inboundUpgradeTimeout` or more gives way: a good client's handshake
+   * takes far less, and a flood of hosts as fresh as the newcomer must not evict handshakes
+   * under way. A slowloris host keeps opening connections, so its budget stays used; a good
+   * client opens few.
+   */
+  #pendingVictim (pressure: number): Entry<Raw> | undefined {
+    let victim: Entry<Raw> | undefined
+    for (const entry of this.#limitedPending) {
+      if (victim === undefined || entry.pressure > victim.pressure) {
+        victim = entry
+      }
+    }
+    if (victim === undefined || victim.pressure < pressure) {
+      return undefined
+    }
+    if (victim.pressure > pressure) {
+      return victim
+    }
+    const waited = this.#clock.now() - victim.record.timeline.pending
+    return waited >= this.#config.inboundUpgradeTimeout / 10 ? victim : undefined
   }
 
   /** The gate's verdict on a dial; throws (and reports) a refusal. */
@@ -838,6 +901,7 @@ export class ConnectionManager<Raw> {
       managed: undefined,
       trusted,
       limitedPending: false,
+      pressure: 0,
       pendingInbound: false,
       pendingController: undefined,
       closing: undefined,
@@ -855,9 +919,18 @@ export class ConnectionManager<Raw> {
     const remote: RemoteAddress = { ip: readMultiaddr(address)?.ip, multiaddr: address }
     const record = this.connections.add({ direction: 'outbound', remoteAddress: address, ...(remote.ip === undefined ? {} : { remoteIp: remote.ip }), ...(peer === undefined ? {} : { peer }) })
     const entry = this.#track(record, remote, gateVerdict.allowed && gateVerdict.trusted)
-    const timeout = this.#timer(this.#config.dialTimeout)
-    entry.pendingController = new AbortController()
-    const signal = AbortSignal.any([jobSignal, timeout.signal, entry.pendingController.signal, this.#shutdown.signal])
+    const controller = new AbortController()
+    entry.pendingController = controller
+    const deadline = new Deadline(this.#config.dialTimeout, controller)
+    const signal = deadline.signal
+    // The job's signal is short-lived (one dial), but is still joined by a listener removed
+    // on every path rather than by AbortSignal.any (see Deadline).
+    const onJobAbort = (): void => { controller.abort(jobSignal.reason) }
+    if (jobSignal.aborted) {
+      onJobAbort()
+    } else {
+      jobSignal.addEventListener('abort', onJobAbort, { once: true })
+    }
     try {
       const raw = await this.#transport.dial(address, { signal })
       entry.raw = raw
@@ -873,15 +946,17 @@ export class ConnectionManager<Raw> {
       }
       return entry.managed
     } catch (error) {
-      const timedOut = timeout.signal.aborted && !jobSignal.aborted && !this.#shutdown.signal.aborted
+      const stopped = !this.#started
+      const timedOut = deadline.expired && !jobSignal.aborted && !stopped
       const failure = timedOut ? new DialTimeoutError(address, this.#config.dialTimeout) : error
       if (entry.record.state === 'pending') {
         this.#dialFailures++
-        this.#failPending(entry, timedOut ? 'timeout' : jobSignal.aborted ? 'aborted' : this.#shutdown.signal.aborted ? 'shutdown' : 'error', failure)
+        this.#failPending(entry, timedOut ? 'timeout' : jobSignal.aborted ? 'aborted' : stopped ? 'shutdown' : 'error', failure)
       }
       throw failure
     } finally {
-      timeout.clear()
+      deadline.clear()
+      jobSignal.removeEventListener('abort', onJobAbort)
     }
   }
 
@@ -1013,7 +1088,7 @@ export class ConnectionManager<Raw> {
     }
     if (entry.limitedPending) {
       entry.limitedPending = false
-      this.#limitedPendingInbound--
+      this.#limitedPending.delete(entry)
     }
   }
 
@@ -1066,7 +1141,7 @@ export class ConnectionManager<Raw> {
     this.connections.closing(entry.record.id, reason)
     const raw = entry.raw as Raw
     entry.closing = (async () => {
-      const timeout = this.#timer(this.#config.connectionCloseTimeout)
+      const timeout = new Deadline(this.#config.connectionCloseTimeout)
       try {
         await this.#transport.close(raw, { signal: timeout.signal })
         this.connections.close(entry.record.id, reason)
@@ -1132,13 +1207,6 @@ export class ConnectionManager<Raw> {
     }
     pending.controller.abort(new ManagerStoppedError())
     this.#reconnects.delete(pending)
-  }
-
-  /** A timeout as an abort signal, with a way to clear it (fake timers drive it in tests). */
-  #timer (ms: number): { signal: AbortSignal, clear: () => void } {
-    const controller = new AbortController()
-    const timer = setTimeout(() => { controller.abort(new CmError(`timed out after ${ms} ms`)) }, ms)
-    return { signal: controller.signal, clear: () => { clearTimeout(timer) } }
   }
 
   #reportError (error: unknown, type: string): void {

@@ -43,6 +43,7 @@ const DIRECTIONS = ['inbound', 'outbound'] as const
  * | `cm_connections_refused_total` | counter | `reason` (the admission stage) |
  * | `cm_connections_pruned_total` | counter | `reason` |
  * | `cm_pending_inbound` | gauge | |
+ * | `cm_pending_evicted_total` | counter | |
  * | `cm_dial_queue` | gauge | `state` (running, queued) |
  * | `cm_dial_queue_refused_total` | counter | |
  * | `cm_dial_failures_total` | counter | |
@@ -120,6 +121,7 @@ export function registerPrometheusMetrics (manager: ConnectionManager<any>, opti
     refused: total('connections_refused_total', 'Connections and dials refused, by reason', 'reason', () => ({ ...metrics().refused })),
     pruned: total('connections_pruned_total', 'Connections pruned, by reason', 'reason', () => ({ ...metrics().pruned })),
     pendingInbound: gauge('pending_inbound', 'Inbound connections accepted and not yet open', undefined, () => metrics().pendingInbound.total),
+    pendingEvicted: total('pending_evicted_total', 'Pending connections closed to make room for a host that had used less of its rate budget', undefined, () => metrics().pendingInbound.evicted),
     dialQueue: gauge('dial_queue', 'Dials running and waiting', 'state', () => {
       const { dialQueue } = metrics()
       return { running: dialQueue.running, queued: dialQueue.queued }

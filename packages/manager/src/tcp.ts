@@ -204,11 +204,17 @@ class TcpTransport implements Transport<Socket> {
     }
     // The socket is going away: an error it reports now (such as a failed reset) is moot.
     raw.on('error', () => {})
-    if (raw.readyState === 'open') {
-      // Refusals and timeouts reset the connection (RST) rather than lingering in TIME_WAIT.
+    // Refusals and timeouts reset the connection (RST), in every state the socket can be in:
+    // after end() it is 'readOnly', and a plain destroy() would leave the kernel socket in
+    // FIN_WAIT1 holding its unsent data for as long as a peer that never reads stays.
+    if (raw.connecting) {
+      raw.destroy(error) // a reset would wait for the connection to open first
+      return
+    }
+    try {
       raw.resetAndDestroy()
-    } else {
-      raw.destroy(error)
+    } catch {
+      raw.destroy(error) // not a TCP handle (a pipe): no reset to send
     }
   }
 

@@ -117,9 +117,13 @@ describe('admission counters - model', () => {
             expect(manager.connections.size).toBe(count('pending') + count('open'))
             expect(Object.values(metrics.refused).reduce((sum, value) => sum + value, 0)).toBe(count('refused'))
             expect(metrics.opened.inbound).toBe(openedTotal)
-            // The limits hold: untrusted pending within its limit, untrusted open within maxConnections.
+            // The limits hold: untrusted pending within its limit; untrusted connections in any
+            // state within maxConnections, and all of them within it plus the trusted ones.
             expect(metrics.pendingInbound.limited).toBeLessThanOrEqual(limits.maxIncomingPendingConnections)
-            expect(model.filter(each => each.state === 'open' && !each.trusted).length).toBeLessThanOrEqual(limits.maxConnections)
+            expect(model.filter(each => live(each) && !each.trusted).length).toBeLessThanOrEqual(limits.maxConnections)
+            expect(manager.connections.count()).toBeLessThanOrEqual(limits.maxConnections + model.filter(each => live(each) && each.trusted).length)
+            // Every eviction is a pending connection closed with reason `limit`.
+            expect(metrics.pendingInbound.evicted).toBe(manager.connections.history().filter(record => record.closeReason === 'limit').length)
             // Refused and closed connections were all destroyed; live ones were not.
             expect(model.filter(each => each.state === 'refused' || each.state === 'closed').every(each => each.raw.closed)).toBe(true)
             expect(model.filter(live).every(each => !each.raw.closed)).toBe(true)
@@ -127,7 +131,7 @@ describe('admission counters - model', () => {
         } finally {
           await manager.stop()
         }
-        expect(manager.metrics().pendingInbound).toEqual({ total: 0, limited: 0 })
+        expect(manager.metrics().pendingInbound).toMatchObject({ total: 0, limited: 0 })
         expect(manager.connections.size).toBe(0)
       }
     ), { numRuns: 300 })

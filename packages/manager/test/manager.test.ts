@@ -33,7 +33,7 @@ function collect<K extends keyof ConnectionManagerEvents> (manager: ConnectionMa
 const flush = async (): Promise<void> => { for (let index = 0; index < 5; index++) await new Promise(resolve => setImmediate(resolve)) }
 
 describe('ConnectionManager - inbound admission', () => {
-  it('admits in order: deny list, exclusive allow list, pending limit, rate limit, maxConnections', async () => {
+  it('admits in order: deny list, exclusive allow list, rate limit, pending limit, maxConnections', async () => {
     // One of each refusal, each from a source chosen to reach exactly that stage.
     const upgrades: Array<() => void> = []
     const { manager, transport } = await setup({
@@ -113,7 +113,7 @@ describe('ConnectionManager - inbound admission', () => {
     expect(manager.metrics().pendingInbound.total).toBe(2)
     closedRemotely.remoteClose()
     await vi.advanceTimersByTimeAsync(1_000)
-    expect(manager.metrics().pendingInbound).toEqual({ total: 0, limited: 0 })
+    expect(manager.metrics().pendingInbound).toEqual({ total: 0, limited: 0, evicted: 0 })
     const reasons = manager.connections.history().map(record => [record.remoteIp, record.closeReason])
     expect(reasons).toEqual([['192.0.2.2', 'error'], ['192.0.2.4', 'remote'], ['192.0.2.3', 'timeout']])
     expect(manager.connections.count({ state: 'open' })).toBe(1)

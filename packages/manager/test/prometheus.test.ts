@@ -25,6 +25,7 @@ describe('registerPrometheusMetrics()', () => {
     expect(text).toContain('cm_connections_refused_total{reason="max-connections"} 1')
     expect(text).toContain('cm_connections_refused_total{reason="deny-list"} 1')
     expect(text).toContain('cm_gate_rules{list="deny"} 1')
+    expect(text).toContain('cm_pending_evicted_total 0')
     expect(text).toMatch(/# TYPE cm_connections_refused_total counter/)
     // The next scrape sees the change, and totals do not double count.
     await manager.stop()

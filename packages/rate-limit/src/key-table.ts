@@ -56,6 +56,14 @@ export class KeyTable {
     return this.#keys?.get(key) ?? -1
   }
 
+  /**
+   * The slot of `key`, or -1 if it is not held. Unlike {@link KeyTable.get}, a read only:
+   * the key is not marked as seen.
+   */
+  peek (key: number): number {
+    return this.#keys?.peek(key) ?? -1
+  }
+
   /** Whether the words stored with a slot are these (IPv6 keys). */
   matches (slot: number, m0: number, m1: number, m2: number, m3: number): boolean {
     const words = this.#words

@@ -289,6 +289,8 @@ export class RateLimiter {
   readonly #origin: number
   /** Every tier in report order: host, the wider tiers as given, global. */
   readonly #tiers: readonly Tier[]
+  /** The host tier and the wider tiers: those that key by address. */
+  readonly #keyed: readonly Tier[]
   /** The tiers in check order for each family: most specific first, global last. */
   readonly #ipv4Order: readonly Tier[]
   readonly #ipv6Order: readonly Tier[]
@@ -315,6 +317,7 @@ export class RateLimiter {
     const host = new Tier('host', options.threshold, 1_000, { ipv4PrefixLength: options.ipv4PrefixLength, ipv6PrefixLength: options.ipv6PrefixLength, maxKeys }, time)
     const wider = options.tiers.map(tier => new Tier(tier.name, tier.limit, tier.windowMs, { ipv4PrefixLength: tier.ipv4PrefixLength, ipv6PrefixLength: tier.ipv6PrefixLength, maxKeys }, time))
     const keyed = [host, ...wider]
+    this.#keyed = keyed
     const global = options.global === null ? [] : [new Tier('global', options.global.limit, options.global.windowMs, undefined, time)]
     this.#tiers = [...keyed, ...global]
     // Most specific first (a stable sort: ties keep the host first, then the given order).
@@ -392,6 +395,47 @@ export class RateLimiter {
       return INVALID_ADDRESS
     }
     return this.#acquire(family, words)
+  }
+
+  /**
+   * How much of its budget a host has used now: from 0 (all of it left) to 1 (none left),
+   * the highest over the host tier and the wider tiers. The global tier, shared by every
+   * address, says nothing of one host and is left out. A read only: no budget is used and no
+   * key is marked as seen. A host that keeps opening connections stays near 1; one that
+   * opened a connection a while ago is back at 0. The manager reads it to choose which
+   * pending connection gives way when its pending slots run out.
+   *
+   * @param ip - an IP address as text
+   * @returns the share used; 0 for every address when the limiter is disabled, 1 when `ip`
+   *   is not an IP address (it cannot be keyed, so it is given no benefit of the doubt)
+   *
+   * @example
+   * ```ts
+   * import { createRateLimiter } from '@cm/rate-limit'
+   *
+   * let now = 0
+   * const limiter = createRateLimiter({ threshold: 4, clock: { now: () => now } })
+   * limiter.usage('10.0.0.1') // 0: never seen
+   * limiter.tryAcquire('10.0.0.1')
+   * limiter.usage('10.0.0.1') // 0.25: one attempt of four
+   * now += 250
+   * limiter.usage('10.0.0.1') // 0: a quarter of a second gives one attempt back
+   * ```
+   */
+  usage (ip: string): number {
+    if (!this.#enabled) {
+      return 0
+    }
+    const family = parseIpInto(ip, this.#words)
+    if (family === 0) {
+      return 1
+    }
+    this.#time[0] = Math.floor(this.#clock.now() - this.#origin)
+    let used = 0
+    for (const tier of this.#keyed) {
+      used = Math.max(used, tier.usage(family, this.#words))
+    }
+    return used
   }
 
   /**

@@ -192,6 +192,26 @@ export class Tier {
   }
 
   /**
+   * How much of its budget the key of an address has used at `time[0]`: 0 (a full budget,
+   * or a key not held) to 1 (none left). A read only: the key is not marked as seen. A tier
+   * whose limit is 0 has no budget at all: 1.
+   */
+  usage (family: IpFamily, words: Uint32Array): number {
+    const limit = this.limit
+    if (limit === 0) {
+      return 1
+    }
+    const now = (this.#time[0] ?? 0) * limit
+    let tat = this.#globalTat
+    if (this.#ipv4 !== undefined) {
+      const table = family === 4 ? this.#ipv4 : this.#ipv6 as KeyTable
+      const slot = family === 4 ? this.#findIpv4(table, words, true) : this.#findIpv6(table, words, true)
+      tat = slot < 0 ? now : table.tat(slot)
+    }
+    return tat <= now ? 0 : Math.min(1, (tat - now) / this.#bucket)
+  }
+
+  /**
    * Forgets the state of the key an address maps to.
    *
    * @returns whether a key was held
@@ -212,19 +232,23 @@ export class Tier {
     this.#ipv6?.clear()
   }
 
-  /** The slot of an IPv4 address's key (-1 if not held); leaves the key in #pendingKey. */
-  #findIpv4 (table: KeyTable, words: Uint32Array): number {
+  /**
+   * The slot of an IPv4 address's key (-1 if not held); leaves the key in #pendingKey. A
+   * `peek` does not mark the key as seen.
+   */
+  #findIpv4 (table: KeyTable, words: Uint32Array, peek = false): number {
     // An int32: a small integer (Smi) to V8 on 64-bit Node.
     const key = this.ipv4PrefixLength === 0 ? 0 : ((words[0] ?? 0) >>> this.#ipv4Shift) | 0
     this.#pendingKey = key
-    return table.get(key)
+    return peek ? table.peek(key) : table.get(key)
   }
 
   /**
    * The slot of an IPv6 address's prefix (-1 if not held), probing past collisions; leaves
-   * in #pendingKey the key it is (or would be inserted) under, and the masked words.
+   * in #pendingKey the key it is (or would be inserted) under, and the masked words. A
+   * `peek` does not mark the keys it reads as seen.
    */
-  #findIpv6 (table: KeyTable, words: Uint32Array): number {
+  #findIpv6 (table: KeyTable, words: Uint32Array, peek = false): number {
     const masks = this.#ipv6Masks
     const m0 = ((words[0] ?? 0) & (masks[0] ?? 0)) >>> 0
     const m1 = ((words[1] ?? 0) & (masks[1] ?? 0)) >>> 0
@@ -237,7 +261,7 @@ export class Tier {
     let key = this.#hash(m0, m1, m2, m3)
     for (let probe = 1; ; probe++) {
       this.#pendingKey = key
-      const slot = table.get(key)
+      const slot = peek ? table.peek(key) : table.get(key)
       if (slot < 0 || table.matches(slot, m0, m1, m2, m3)) {
         return slot
       }

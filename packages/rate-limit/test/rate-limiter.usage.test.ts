@@ -1,0 +1,89 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { RateLimiter } from '../src/rate-limiter.ts'
+import type { RateLimiterInit } from '../src/rate-limiter.ts'
+
+function fakeLimiter (init: RateLimiterInit = {}): { limiter: RateLimiter, clock: { set: (ms: number) => void } } {
+  let now = 0
+  return { limiter: new RateLimiter({ maxKeys: 256, ...init, clock: { now: () => now } }), clock: { set: (ms: number) => { now = ms } } }
+}
+
+describe('.usage()', () => {
+  it('is 0 for a host never seen, rises by 1/threshold per admitted attempt, and falls back as the budget refills', () => {
+    const { limiter, clock } = fakeLimiter({ threshold: 4 })
+    expect(limiter.usage('10.0.0.1')).toBe(0)
+    limiter.tryAcquire('10.0.0.1')
+    expect(limiter.usage('10.0.0.1')).toBe(0.25)
+    limiter.tryAcquire('10.0.0.1')
+    limiter.tryAcquire('10.0.0.1')
+    expect(limiter.usage('10.0.0.1')).toBe(0.75)
+    limiter.tryAcquire('10.0.0.1')
+    expect(limiter.usage('10.0.0.1')).toBe(1)
+    expect(limiter.tryAcquire('10.0.0.1').allowed).toBe(false)
+    expect(limiter.usage('10.0.0.1')).toBe(1) // a refused attempt uses nothing, and usage stays at most 1
+    clock.set(500)
+    expect(limiter.usage('10.0.0.1')).toBe(0.5)
+    clock.set(1_000)
+    expect(limiter.usage('10.0.0.1')).toBe(0)
+    clock.set(5_000)
+    expect(limiter.usage('10.0.0.1')).toBe(0)
+    expect(limiter.usage('10.0.0.2')).toBe(0)
+  })
+
+  it('uses no budget: any number of reads leave every attempt of the burst', () => {
+    const { limiter } = fakeLimiter({ threshold: 3 })
+    for (let index = 0; index < 100; index++) limiter.usage('10.0.0.1')
+    expect([1, 2, 3, 4].map(() => limiter.tryAcquire('10.0.0.1').allowed)).toEqual([true, true, true, false])
+  })
+
+  it('is a read only: a key read again and again is still the least recently seen, and is dropped first', () => {
+    const { limiter } = fakeLimiter({ threshold: 1, maxKeys: 2 })
+    limiter.tryAcquire('10.0.0.1')
+    limiter.tryAcquire('10.0.0.2')
+    expect(limiter.usage('10.0.0.1')).toBe(1)
+    limiter.tryAcquire('10.0.0.3') // evicts 10.0.0.1, the least recently seen
+    expect(limiter.usage('10.0.0.1')).toBe(0)
+    expect(limiter.usage('10.0.0.2')).toBe(1)
+  })
+
+  it('is the highest over the host tier and the wider tiers, keyed as tryAcquire keys, and leaves the global tier out', () => {
+    const { limiter } = fakeLimiter({ threshold: 10, tiers: [{ name: 'subnet', limit: 4, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }], global: { limit: 2 } })
+    limiter.tryAcquire('10.0.0.1')
+    expect(limiter.usage('10.0.0.1')).toBe(0.25) // the subnet tier: 1 of 4
+    expect(limiter.usage('10.0.0.9')).toBe(0.25) // the same /24
+    expect(limiter.usage('::ffff:10.0.0.9')).toBe(0.25) // the same host, IPv4-mapped
+    expect(limiter.usage('10.0.1.1')).toBe(0) // the global tier (1 of 2) is left out
+    limiter.tryAcquire('2001:db8:1:2::1')
+    expect(limiter.usage('2001:db8:1:ffff::7')).toBe(0.25) // the same /48
+    expect(limiter.usage('2001:db8:2::1')).toBe(0)
+  })
+
+  it('is 0 for everyone when the limiter is disabled, 1 where a tier admits nothing, 1 for text that is not an IP address', () => {
+    expect(fakeLimiter({ enabled: false, threshold: 1 }).limiter.usage('10.0.0.1')).toBe(0)
+    expect(fakeLimiter({ threshold: 0 }).limiter.usage('10.0.0.1')).toBe(1)
+    const { limiter } = fakeLimiter()
+    expect(limiter.usage('example.com')).toBe(1)
+    expect(limiter.usage(5 as never)).toBe(1)
+  })
+})
+
+describe('fuzz', () => {
+  it('.tryAcquire(), .usage() and .reset() answer a value for anything, never throw', () => {
+    const { limiter } = fakeLimiter({ threshold: 2, tiers: [{ name: 'subnet', limit: 3, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }] })
+    const input = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.string({ unit: 'binary', maxLength: 60 }),
+      fc.ipV4(), fc.ipV6(), fc.ipV4Extended(),
+      fc.nat(6).map(exponent => `1.2.3.4${' '.repeat(10 ** exponent)}`),
+      fc.anything()
+    )
+    fc.assert(fc.property(input, ip => {
+      const result = limiter.tryAcquire(ip as string)
+      expect(typeof result.allowed).toBe('boolean')
+      const used = limiter.usage(ip as string)
+      expect(used).toBeGreaterThanOrEqual(0)
+      expect(used).toBeLessThanOrEqual(1)
+      expect(typeof limiter.reset(ip as string)).toBe('boolean')
+    }), { numRuns: 3_000 })
+  })
+})

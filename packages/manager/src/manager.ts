@@ -806,8 +806,9 @@ export class ConnectionManager<Raw> {
    * trusted hosts are admitted here), the rate limit (so that every later refusal is
    * charged to the host's budget), then the pending slots and `maxConnections`. When either
    * is full, the pending connection whose host had used the most of its rate budget gives
-   * way (see {@link #pendingVictim}). Returns the admitted connection's pressure (its host's
-   * budget used before this attempt), {@link TRUSTED}, or the refusal.
+   * way (see {@link #pendingVictim}); a refusal then costs the host a second attempt.
+   * Returns the admitted connection's pressure (its host's budget used before this
+   * attempt), {@link TRUSTED}, or the refusal.
    */
   #admitInbound (remote: RemoteAddress): number | ConnectionDenyDetail {
     const verdict = this.gate.check(remote.ip ?? remote.multiaddr, { direction: 'inbound' })
@@ -834,11 +835,13 @@ export class ConnectionManager<Raw> {
       return pressure
     }
     const victim = this.#pendingVictim(pressure)
-    if (victim === undefined) {
-      return this.#deny('inbound', remote, undefined, pendingFull ? 'pending-limit' : 'max-connections')
-    }
-    if (held - 1 >= config.maxConnections) {
-      return this.#deny('inbound', remote, undefined, 'max-connections')
+    if (victim === undefined || held - 1 >= config.maxConnections) {
+      // Knocking while the node is full costs a second attempt: a host that keeps at it
+      // builds up pressure, and so gives way first once it does get a slot.
+      if (remote.ip !== undefined) {
+        this.#limiter.charge(remote.ip)
+      }
+      return this.#deny('inbound', remote, undefined, victim === undefined && pendingFull ? 'pending-limit' : 'max-connections')
     }
     this.#evicted++
     this.#failPending(victim, 'limit', undefined)

@@ -100,9 +100,14 @@ function toHostPort (address: string): HostPort {
 
 /** Formats a host and port as a TCP multiaddr, reading IPv4-mapped IPv6 hosts as IPv4. */
 function toMultiaddr (host: string, port: number): { ip: string, multiaddr: string } {
+  // Node writes IPv4 addresses as canonical dotted quads: only IPv6 text needs reading (to
+  // turn an IPv4-mapped address into IPv4). This runs for every connection, refused or not.
+  if (!host.includes(':')) {
+    return { ip: host, multiaddr: `/ip4/${host}/tcp/${port}` }
+  }
   const ip = parseIp(host)
   if (ip === undefined) {
-    return { ip: host, multiaddr: host.includes(':') ? `/ip6/${host}/tcp/${port}` : `/ip4/${host}/tcp/${port}` }
+    return { ip: host, multiaddr: `/ip6/${host}/tcp/${port}` }
   }
   return { ip: ip.text, multiaddr: `/ip${ip.family}/${ip.text}/tcp/${port}` }
 }

@@ -90,17 +90,15 @@ describe('pending slots - who gives way', () => {
     expect(second.closed).toBe(false)
   })
 
-  it('a pending-limit refusal is charged to the host\'s rate budget', async () => {
-    const { manager, transport, outcomes } = await setup({ maxIncomingPendingConnections: 1, inboundConnectionThreshold: 3 })
+  it('a refusal at the pending limit costs the host two attempts of its rate budget', async () => {
+    const { manager, transport, outcomes } = await setup({ maxIncomingPendingConnections: 1, inboundConnectionThreshold: 4 })
     transport.inject('192.0.2.1')
     const tries = [1, 2, 3].map(() => transport.inject('198.51.100.1'))
     await settle()
-    // Each refusal at the pending limit used one attempt of its budget of 3: none is left.
-    expect(tries.map(raw => outcomes.get(raw))).toEqual(['pending-limit', 'pending-limit', 'pending-limit'])
-    const fourth = transport.inject('198.51.100.1')
-    await settle()
-    expect(outcomes.get(fourth)).toBe('rate-limited')
-    expect(manager.metrics().refused).toMatchObject({ 'pending-limit': 3, 'rate-limited': 1 })
+    // Each refusal at the pending limit used two attempts of its budget of 4: none is left.
+    expect(tries.map(raw => outcomes.get(raw))).toEqual(['pending-limit', 'pending-limit', 'rate-limited'])
+    expect(manager.metrics().refused).toMatchObject({ 'pending-limit': 2, 'rate-limited': 1 })
+    expect(manager.metrics().rateLimit.charged).toBe(2)
   })
 
   it('a handshake that completes frees its slot, and its connection is never evicted once open', async () => {

@@ -197,6 +197,8 @@ export interface RateLimiterStats {
   readonly refused: number
   /** Of those, attempts refused because the address was not an IP address. */
   readonly invalidAddresses: number
+  /** Penalties charged with {@link RateLimiter.charge}. */
+  readonly charged: number
   /** Each tier: `host` first, then the wider tiers in the order given, then `global`. */
   readonly tiers: readonly RateLimitTierStats[]
 }
@@ -300,6 +302,7 @@ export class RateLimiter {
   #admitted = 0
   #refused = 0
   #invalidAddresses = 0
+  #charged = 0
 
   /**
    * @param init - the options; omitted ones take their defaults
@@ -439,6 +442,42 @@ export class RateLimiter {
   }
 
   /**
+   * Uses one attempt of a host's budget without asking, as a penalty: in the host tier and
+   * the wider tiers (not the global tier), never below empty, so that a penalty delays a host
+   * by at most one window. The manager charges a host whose attempt it refused because its
+   * pending slots were full: a host that keeps knocking while they are full uses up its
+   * budget, and so has the higher {@link RateLimiter.usage} when slots are given out.
+   *
+   * @param ip - an IP address as text
+   * @returns whether the address was charged (`false` when the limiter is disabled or `ip`
+   *   is not an IP address)
+   *
+   * @example
+   * ```ts
+   * import { createRateLimiter } from '@cm/rate-limit'
+   *
+   * const limiter = createRateLimiter({ threshold: 4 })
+   * limiter.charge('10.0.0.1')
+   * limiter.usage('10.0.0.1') // 0.25
+   * ```
+   */
+  charge (ip: string): boolean {
+    if (!this.#enabled) {
+      return false
+    }
+    const family = parseIpInto(ip, this.#words)
+    if (family === 0) {
+      return false
+    }
+    this.#time[0] = Math.floor(this.#clock.now() - this.#origin)
+    for (const tier of this.#keyed) {
+      tier.charge(family, this.#words)
+    }
+    this.#charged++
+    return true
+  }
+
+  /**
    * Forgets what is known of an address: its host key and its keys in the wider tiers (so
    * its subnet's budget there is full again too). The global rate is left alone; see
    * {@link RateLimiter.clear}.
@@ -506,6 +545,7 @@ export class RateLimiter {
       admitted: this.#admitted,
       refused: this.#refused,
       invalidAddresses: this.#invalidAddresses,
+      charged: this.#charged,
       tiers: this.#tiers.map(tier => ({
         name: tier.name,
         limit: tier.limit,

@@ -179,15 +179,7 @@ export class Tier {
     } else if (this.#pendingSlot >= 0) {
       table.setTat(this.#pendingSlot, this.#pendingTat)
     } else {
-      const slot = table.insert(this.#pendingKey, this.#m0, this.#m1, this.#m2, this.#m3)
-      const evicted = table.evictedSlot
-      if (evicted >= 0) {
-        this.evictions++
-        if (table.tat(evicted) > this.#pendingNow) {
-          this.throttledEvictions++
-        }
-      }
-      table.setTat(slot, this.#pendingTat)
+      table.setTat(this.#insert(table, this.#pendingNow), this.#pendingTat)
     }
   }
 
@@ -212,6 +204,27 @@ export class Tier {
   }
 
   /**
+   * Uses one attempt of the budget of the key an address maps to at `time[0]`, without
+   * asking: a penalty. The budget never goes below empty (usage at most 1), so a penalty
+   * delays a host by at most one window. A tier whose limit is 0, and the global tier, keep
+   * nothing.
+   */
+  charge (family: IpFamily, words: Uint32Array): void {
+    const limit = this.limit
+    const table = family === 4 ? this.#ipv4 : this.#ipv6
+    if (limit === 0 || table === undefined) {
+      return
+    }
+    const now = (this.#time[0] ?? 0) * limit
+    let slot = family === 4 ? this.#findIpv4(table, words) : this.#findIpv6(table, words)
+    const tat = slot < 0 ? now : Math.max(table.tat(slot), now)
+    if (slot < 0) {
+      slot = this.#insert(table, now)
+    }
+    table.setTat(slot, Math.min(tat + this.windowMs, now + this.#bucket))
+  }
+
+  /**
    * Forgets the state of the key an address maps to.
    *
    * @returns whether a key was held
@@ -223,6 +236,22 @@ export class Tier {
     }
     const slot = family === 4 ? this.#findIpv4(table, words) : this.#findIpv6(table, words)
     return slot >= 0 && table.remove(this.#pendingKey)
+  }
+
+  /**
+   * Inserts the key the last lookup left in #pendingKey (with its words) and counts the key
+   * it evicted, if any; returns the new key's slot.
+   */
+  #insert (table: KeyTable, now: number): number {
+    const slot = table.insert(this.#pendingKey, this.#m0, this.#m1, this.#m2, this.#m3)
+    const evicted = table.evictedSlot
+    if (evicted >= 0) {
+      this.evictions++
+      if (table.tat(evicted) > now) {
+        this.throttledEvictions++
+      }
+    }
+    return slot
   }
 
   /** Forgets every key. */

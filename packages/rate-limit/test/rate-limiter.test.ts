@@ -428,6 +428,7 @@ describe('.stats()', () => {
       admitted: 2,
       refused: 3,
       invalidAddresses: 1,
+      charged: 0,
       tiers: [
         { name: 'host', limit: 1, windowMs: 1_000, trackedKeys: 2, maxKeys: 256, refused: 1, evictions: 0, throttledEvictions: 0 },
         { name: 'subnet', limit: 2, windowMs: 1_000, trackedKeys: 1, maxKeys: 256, refused: 1, evictions: 0, throttledEvictions: 0 },

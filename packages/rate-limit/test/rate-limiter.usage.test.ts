@@ -67,8 +67,51 @@ describe('.usage()', () => {
   })
 })
 
+describe('.charge()', () => {
+  it('uses one attempt of the host\'s budget without asking, never below empty, and is counted', () => {
+    const { limiter, clock } = fakeLimiter({ threshold: 2 })
+    expect(limiter.charge('10.0.0.1')).toBe(true)
+    expect(limiter.usage('10.0.0.1')).toBe(0.5)
+    expect(limiter.tryAcquire('10.0.0.1').allowed).toBe(true)
+    expect(limiter.charge('10.0.0.1')).toBe(true) // already empty: stays empty
+    expect(limiter.usage('10.0.0.1')).toBe(1)
+    expect(limiter.tryAcquire('10.0.0.1')).toMatchObject({ allowed: false, retryAfterMs: 500 })
+    clock.set(500)
+    expect(limiter.tryAcquire('10.0.0.1').allowed).toBe(true) // a penalty delays by at most one window
+    expect(limiter.stats()).toMatchObject({ admitted: 2, refused: 1, charged: 2 })
+  })
+
+  it('charges the wider tiers too, not the global tier', () => {
+    const { limiter } = fakeLimiter({ threshold: 10, tiers: [{ name: 'subnet', limit: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }], global: { limit: 1 } })
+    limiter.charge('10.0.0.1')
+    expect(limiter.usage('10.0.0.77')).toBe(0.5)
+    expect(limiter.tryAcquire('10.1.0.1').allowed).toBe(true) // the global budget is untouched
+  })
+
+  it('charges nothing when disabled, for a tier of limit 0, or for text that is not an IP address', () => {
+    const disabled = fakeLimiter({ enabled: false }).limiter
+    expect(disabled.charge('10.0.0.1')).toBe(false)
+    expect(disabled.stats().charged).toBe(0)
+    const { limiter } = fakeLimiter({ threshold: 0 })
+    expect(limiter.charge('10.0.0.1')).toBe(true)
+    expect(limiter.stats().tiers[0]?.trackedKeys).toBe(0)
+    expect(limiter.charge('example.com')).toBe(false)
+  })
+
+  it('makes room for a new key at maxKeys, dropping the least recently seen', () => {
+    const { limiter } = fakeLimiter({ threshold: 1, maxKeys: 1 })
+    limiter.tryAcquire('10.0.0.1')
+    limiter.charge('2001:db8::1') // another family: its own table
+    limiter.charge('10.0.0.2')
+    expect(limiter.usage('10.0.0.1')).toBe(0)
+    expect(limiter.usage('10.0.0.2')).toBe(1)
+    expect(limiter.usage('2001:db8::1')).toBe(1)
+    expect(limiter.stats().tiers[0]).toMatchObject({ trackedKeys: 2, evictions: 1, throttledEvictions: 1 })
+  })
+})
+
 describe('fuzz', () => {
-  it('.tryAcquire(), .usage() and .reset() answer a value for anything, never throw', () => {
+  it('.tryAcquire(), .usage(), .charge() and .reset() answer a value for anything, never throw', () => {
     const { limiter } = fakeLimiter({ threshold: 2, tiers: [{ name: 'subnet', limit: 3, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }] })
     const input = fc.oneof(
       fc.string({ maxLength: 200 }),
@@ -83,6 +126,7 @@ describe('fuzz', () => {
       const used = limiter.usage(ip as string)
       expect(used).toBeGreaterThanOrEqual(0)
       expect(used).toBeLessThanOrEqual(1)
+      expect(typeof limiter.charge(ip as string)).toBe('boolean')
       expect(typeof limiter.reset(ip as string)).toBe('boolean')
     }), { numRuns: 3_000 })
   })

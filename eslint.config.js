@@ -12,7 +12,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['packages/*/vitest.config.ts', 'bench/vitest.config.ts', 'examples/vitest.config.ts']
+          allowDefaultProject: ['packages/*/vitest.config.ts', 'bench/vitest.config.ts', 'examples/vitest.config.ts', 'attack/vitest.config.ts']
         },
         tsconfigRootDir: import.meta.dirname
       }
@@ -35,7 +35,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ['**/test/**/*.ts', '**/bench/**/*.ts', '**/examples/**/*.ts'],
+    files: ['**/test/**/*.ts', '**/bench/**/*.ts', '**/examples/**/*.ts', '**/attack/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',

@@ -2,21 +2,22 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_ROUNDS, formatTable, runSuite } from './harness.ts'
 import { configSuite } from './suites/config.ts'
-import { gateBuildSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
+import { gateBuildSuite, gateHostileSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
 import { libp2pSuite } from './suites/libp2p.ts'
 import { managerAdmissionSuite, managerTcpSuite } from './suites/manager.ts'
 import { prunerSuites } from './suites/pruner.ts'
+import { SOAK, runSoak } from './soak.ts'
 import { rateLimitFloodSuite, rateLimitSuite } from './suites/rate-limit.ts'
 import { stateCountSuite, stateSuite } from './suites/state.ts'
 import type { BenchSuite } from './harness.ts'
 
 /** Every suite, in the order they run. `pnpm bench <name>…` runs only the named ones. */
-const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, ...prunerSuites, managerAdmissionSuite, managerTcpSuite, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite, libp2pSuite]
+const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, gateHostileSuite, ...prunerSuites, managerAdmissionSuite, managerTcpSuite, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite, libp2pSuite]
 
 const wanted = process.argv.slice(2).filter(argument => !argument.startsWith('-'))
-const unknown = wanted.filter(name => !SUITES.some(suite => suite.name === name))
+const unknown = wanted.filter(name => name !== SOAK.name && !SUITES.some(suite => suite.name === name))
 if (unknown.length > 0) {
-  console.error(`Unknown suite(s): ${unknown.join(', ')}. Suites: ${[...new Set(SUITES.map(suite => suite.name))].join(', ')}`)
+  console.error(`Unknown suite(s): ${unknown.join(', ')}. Suites: ${[...new Set(SUITES.map(suite => suite.name))].join(', ')}, ${SOAK.name}`)
   process.exit(2)
 }
 const roundsFlag = process.argv.find(argument => argument.startsWith('--rounds='))
@@ -26,10 +27,17 @@ if (!Number.isInteger(rounds) || rounds < 1) {
   process.exit(2)
 }
 const names = [...new Set((wanted.length === 0 ? SUITES : SUITES.filter(suite => wanted.includes(suite.name))).map(suite => suite.name))]
+// The soak run is no tinybench suite: it runs once, last, and prints its own table.
+if (wanted.length === 0 || wanted.includes(SOAK.name)) names.push(SOAK.name)
 
 if (process.argv.includes('--in-process') || names.length === 1) {
   // The suites named, one after another in this process (suites sharing a name run together).
   if (!process.argv.includes('--no-header')) printHeader()
+  if (names.includes(SOAK.name)) {
+    console.log(`## ${SOAK.name}: ${SOAK.description}\n`)
+    console.log((await runSoak()).join('\n'))
+    console.log('')
+  }
   for (const suite of SUITES.filter(each => names.includes(each.name))) {
     const rows = await runSuite(suite, { rounds })
     console.log(`## ${suite.name}: ${suite.description}\n`)

@@ -25,7 +25,7 @@ export class ServerProcess {
   /** Starts a server and resolves once it listens. */
   static async start (options: ServerOptions): Promise<ServerProcess> {
     const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [JSON.stringify(options)], {
-      execArgv: ['--expose-gc', '--import', 'tsx'],
+      execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.ATTACK_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     const port = await new Promise<number>((resolve, reject) => {
@@ -45,9 +45,14 @@ export class ServerProcess {
     })
   }
 
+  /** The server's process ID. */
+  get pid (): number {
+    return this.#child.pid ?? 0
+  }
+
   /** The CPU time the server process has used so far, in seconds. */
   cpuSeconds (): number {
-    return processCpuSeconds(this.#child.pid ?? 0)
+    return processCpuSeconds(this.pid)
   }
 
   async stats (): Promise<ServerStats> {

@@ -66,13 +66,15 @@ let accepted = 0
 const server = createServer({ noDelay: true }, socket => {
   accepted++
   socket.on('error', () => {})
+  // The same bookkeeping in both modes, so that refusals per second compare the manager
+  // with the bare server, not this harness with itself.
+  held.add(socket)
   if (manager === undefined) {
     socket.resetAndDestroy()
-    return
+  } else {
+    void manager.accept(socket)
   }
-  held.add(socket)
-  void manager.accept(socket)
-  // A refused socket was destroyed inside accept(), synchronously.
+  // A refused socket was destroyed synchronously.
   if (socket.destroyed) {
     held.delete(socket)
     return

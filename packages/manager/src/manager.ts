@@ -249,8 +249,8 @@ interface Entry<Raw> {
   limitedPending: boolean
   /**
    * For a limited pending connection: how much of its host's rate budget was used when it
-   * arrived (0 to 1, from `RateLimiter.usage`). When the pending slots run out, the
-   * connection with the most gives way first.
+   * arrived, its own attempt included (0 to 1, from `RateLimiter.usage`). When the pending
+   * slots run out, the connection with the most gives way first.
    */
   pressure: number
   /** Counted as pending inbound at all. */
@@ -807,8 +807,8 @@ export class ConnectionManager<Raw> {
    * charged to the host's budget), then the pending slots and `maxConnections`. When either
    * is full, the pending connection whose host had used the most of its rate budget gives
    * way (see {@link #pendingVictim}); a refusal then costs the host a second attempt.
-   * Returns the admitted connection's pressure (its host's budget used before this
-   * attempt), {@link TRUSTED}, or the refusal.
+   * Returns the admitted connection's pressure (see {@link #pressure}), {@link TRUSTED}, or
+   * the refusal.
    */
   #admitInbound (remote: RemoteAddress): number | ConnectionDenyDetail {
     const verdict = this.gate.check(remote.ip ?? remote.multiaddr, { direction: 'inbound' })
@@ -819,9 +819,7 @@ export class ConnectionManager<Raw> {
       return TRUSTED
     }
     const config = this.#config
-    let pressure = 1
     if (remote.ip !== undefined) {
-      pressure = this.#limiter.usage(remote.ip)
       const result = this.#limiter.tryAcquire(remote.ip)
       if (!result.allowed && result.reason === 'rate-limit') {
         return this.#deny('inbound', remote, undefined, 'rate-limited', undefined, result.retryAfterMs)
@@ -832,9 +830,10 @@ export class ConnectionManager<Raw> {
     const held = this.connections.count()
     const pendingFull = this.#limitedPending.size >= config.maxIncomingPendingConnections
     if (!pendingFull && held < config.maxConnections) {
-      return pressure
+      return this.#pressure(remote)
     }
-    const victim = this.#pendingVictim(pressure)
+    const pressure = this.#pressure(remote)
+    const victim = this.#limitedPending.size === 0 ? undefined : this.#pendingVictim(pressure)
     if (victim === undefined || held - 1 >= config.maxConnections) {
       // Knocking while the node is full costs a second attempt: a host that keeps at it
       // builds up pressure, and so gives way first once it does get a slot.
@@ -846,6 +845,15 @@ export class ConnectionManager<Raw> {
     this.#evicted++
     this.#failPending(victim, 'limit', undefined)
     return pressure
+  }
+
+  /**
+   * A connection's pressure: how much of its host's rate budget is used, this attempt
+   * included (`RateLimiter.usage`); 1 for a remote end with no IP address, which cannot be
+   * keyed.
+   */
+  #pressure (remote: RemoteAddress): number {
+    return remote.ip === undefined ? 1 : this.#limiter.usage(remote.ip)
   }
 
   /**

@@ -56,9 +56,9 @@ const settle = async (): Promise<void> => { await vi.advanceTimersByTimeAsync(0)
 describe('pending slots - who gives way', () => {
   it('a host that has used less of its rate budget evicts the pending connection of the host that has used the most', async () => {
     const { manager, transport, outcomes } = await setup({ maxIncomingPendingConnections: 3, inboundConnectionThreshold: 5 })
-    // A slowloris host spends its budget: four connections at once (its pressure rises 0, 0.2, 0.4, 0.6).
+    // A slowloris host spends its budget: three connections at once (their pressures 0.2, 0.4, 0.6).
     const attack = [1, 2, 3].map(() => transport.inject('198.51.100.1'))
-    const good = transport.inject('192.0.2.1') // pressure 0: evicts the attacker's newest-pressured one
+    const good = transport.inject('192.0.2.1') // pressure 0.2: evicts the attacker's most pressured one
     await settle()
     expect(outcomes.get(attack[2] as MemoryConnection)).toBe('closed:limit')
     expect(attack[2]?.aborted).toBe(true)
@@ -78,7 +78,7 @@ describe('pending slots - who gives way', () => {
     await vi.advanceTimersByTimeAsync(500)
     const second = transport.inject('198.51.100.2')
     await vi.advanceTimersByTimeAsync(499)
-    // Every host here is fresh (pressure 0): the oldest has waited 999 ms < 1,000 ms.
+    // Every host here is fresh (pressure 0.2, its one attempt): the oldest has waited 999 ms < 1,000 ms.
     const early = transport.inject('198.51.100.3')
     await settle()
     expect(outcomes.get(early)).toBe('pending-limit')
@@ -116,7 +116,7 @@ describe('pending slots - who gives way', () => {
   it('trusted connections are never evicted and take no slot', async () => {
     const { manager, transport, finish } = await setup({ maxIncomingPendingConnections: 1, trustedList: ['192.0.2.0/24'], inboundConnectionThreshold: 5, maxConnections: 10 })
     const trusted = transport.inject('192.0.2.1')
-    // The attacker opens two connections, then holds a third pending: its pressure is 0.4.
+    // The attacker opens two connections, then holds a third pending: its pressure is 0.6.
     for (let index = 0; index < 2; index++) finish(transport.inject('198.51.100.1'))
     await settle()
     const held = transport.inject('198.51.100.1')

@@ -25,7 +25,7 @@ export class ServerProcess {
   /** Starts a server and resolves once it listens. */
   static async start (options: ServerOptions): Promise<ServerProcess> {
     const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [JSON.stringify(options)], {
-      execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.ATTACK_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])],
+      execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env['ATTACK_SERVER_ARGS']?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     const port = await new Promise<number>((resolve, reject) => {

@@ -56,23 +56,25 @@ export type {
 } from './events.ts'
 export { ConnectionManager, createConnectionManager } from './manager.ts'
 export type {
+  ConnectionFigures,
+  DialQueueFigures,
+  DirectionFigures,
+  GateFigures,
+  ManagerMetrics,
+  PendingInboundFigures,
+  ReconnectFigures
+} from './metrics.ts'
+export type {
   AcceptClosed,
   AcceptOpen,
   AcceptRefused,
   AcceptResult,
-  ConnectionFigures,
   ConnectionManagerInit,
   DialOptions,
-  DialQueueFigures,
-  DirectionFigures,
-  GateFigures,
-  PendingInboundFigures,
-  ReconnectFigures,
   ManagedConnection,
   ManagerDenyOptions,
-  ManagerMetrics,
   Upgrade,
   UpgradeContext,
   UpgradeResult
-} from './manager.ts'
+} from './types.ts'
 export type { Listener, RemoteAddress, SignalOptions, Transport } from './transport.ts'

@@ -11,300 +11,31 @@ import { createGate } from '@cm/gate'
 import { Pruner } from '@cm/pruner'
 import { createRateLimiter } from '@cm/rate-limit'
 import { createConnectionTracker } from '@cm/state'
-import { backoffDelay } from './backoff.ts'
+import { InboundAdmission, TRUSTED } from './admission.ts'
 import { Deadline } from './deadline.ts'
 import { DEFAULT_DIAL_PRIORITY, DialQueue } from './dial-queue.ts'
+import { Managed } from './entry.ts'
 import { ConnectionRefusedError, DialDeniedError, DialTimeoutError, ManagerStoppedError, NotStartedError } from './errors.ts'
 import { REFUSAL_REASONS } from './events.ts'
+import { Counters } from './metrics.ts'
+import { Reconnector } from './reconnect.ts'
+import type { Entry } from './entry.ts'
 import type { ConnectionDenyDetail, ConnectionManagerEvents, RefusalReason } from './events.ts'
+import type { DirectionFigures, ManagerMetrics } from './metrics.ts'
 import type { Listener, RemoteAddress, Transport } from './transport.ts'
+import type { AcceptResult, ConnectionManagerInit, DialOptions, ManagedConnection, ManagerDenyOptions, Upgrade, UpgradeResult } from './types.ts'
 import type { Clock, ConnectionConfig, ConnectionConfigInit, ListenerErrorHandler } from '@cm/config'
 import type { DefaultGate, GateVerdict } from '@cm/gate'
-import type { PruneCandidate, PruneReason, PruneStrategy, ProtectionRegistry } from '@cm/pruner'
-import type { RateLimiter, RateLimiterStats } from '@cm/rate-limit'
+import type { PruneCandidate, PruneReason, ProtectionRegistry } from '@cm/pruner'
+import type { RateLimiter } from '@cm/rate-limit'
 import type { CloseReason, ConnectionRecord, ConnectionState, ConnectionTracker } from '@cm/state'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** What an upgrade (a handshake) learnt about the remote end. */
-export interface UpgradeResult {
-  /** The remote peer's ID, once authenticated. */
-  readonly peer?: string | undefined
-}
-
-/** What an upgrade is told. */
-export interface UpgradeContext {
-  /** Which side opened the connection. */
-  readonly direction: 'inbound' | 'outbound'
-  /** The remote end. */
-  readonly remoteAddress: RemoteAddress
-  /**
-   * Aborts when the upgrade takes too long (`inboundUpgradeTimeout` inbound, `dialTimeout`
-   * outbound), when the connection closes, or when the manager stops.
-   */
-  readonly signal: AbortSignal
-}
-
-/**
- * Turns an accepted or dialled raw connection into an open one: a handshake, an
- * authentication, protocol negotiation. Until it resolves the connection is pending (it
- * counts against `maxIncomingPendingConnections` inbound). A rejection closes it.
- */
-export type Upgrade<Raw> = (raw: Raw, context: UpgradeContext) => Promise<UpgradeResult | undefined | void>
-
-/** A connection the manager holds, as handed to the application. */
-export interface ManagedConnection<Raw> {
-  /** The tracker's ID of the connection. */
-  readonly id: number
-  /** The transport's connection (a `net.Socket` for TCP). */
-  readonly raw: Raw
-  /** The tracker's live, read-only record: state, timeline, peer, tags, close reason. */
-  readonly record: ConnectionRecord
-  /**
-   * Closes the connection gracefully; after `connectionCloseTimeout` it is destroyed and
-   * closed with reason `timeout`. Resolves when closed. Idempotent.
-   */
-  close(reason?: CloseReason): Promise<void>
-}
-
-/** The outcome of {@link ConnectionManager.accept}: open, refused, or closed before it opened. */
-export type AcceptResult<Raw> = AcceptOpen<Raw> | AcceptRefused | AcceptClosed
-
-/** An inbound connection that passed admission (and its upgrade) and is open. */
-export interface AcceptOpen<Raw> {
-  /** `'open'`. */
-  readonly outcome: 'open'
-  /** The open connection. */
-  readonly connection: ManagedConnection<Raw>
-}
-
-/** An inbound connection refused by admission or, after its upgrade, by the peer rules. */
-export interface AcceptRefused {
-  /** `'refused'`. */
-  readonly outcome: 'refused'
-  /** Why, as `connection:deny` reported it. */
-  readonly refusal: ConnectionDenyDetail
-}
-
-/** An admitted connection that closed before it was handed over (upgrade failed or timed out, remote close, stop, pruned at once). */
-export interface AcceptClosed {
-  /** `'closed'`. */
-  readonly outcome: 'closed'
-  /** The connection's record, with its close reason and error. */
-  readonly record: ConnectionRecord
-}
-
-/** Options of {@link ConnectionManager.dial}. */
-export interface DialOptions {
-  /** The peer expected at the address (also read from a final `/p2p/<id>`). */
-  readonly peer?: string | undefined
-  /** Higher dials leave the queue first. @default 50 */
-  readonly priority?: number | undefined
-  /** Cancels this caller's dial, queued or running. */
-  readonly signal?: AbortSignal | undefined
-  /**
-   * Redial this connection after it closes unexpectedly (a remote close or an error; never
-   * after a local close, a prune or a deny), up to `reconnectRetries` times with backoff.
-   * @default false
-   */
-  readonly keepAlive?: boolean | undefined
-}
-
-/** Options of {@link ConnectionManager.deny}. */
-export interface ManagerDenyOptions {
-  /** Milliseconds until the rule lapses by itself (a ban). */
-  readonly ttl?: number | undefined
-}
-
-/** Everything a {@link ConnectionManager} is built from. */
-export interface ConnectionManagerInit<Raw> {
-  /** The transport: `tcp()` from `@cm/manager/tcp`, or your own. */
-  readonly transport: Transport<Raw>
-  /** The connection-management options (see `ConnectionConfig` in `@cm/config`). */
-  readonly config?: ConnectionConfigInit | undefined
-  /** The handshake run on every connection before it counts as open. @default none: open at once */
-  readonly upgrade?: Upgrade<Raw> | undefined
-  /** Called with every connection that opens (inbound and outbound). Errors it throws are reported, not raised. */
-  readonly onConnection?: ((connection: ManagedConnection<Raw>) => void) | undefined
-  /** A custom pruning order (wins over `pruneStrategy`); see `@cm/pruner`. */
-  readonly pruneStrategy?: PruneStrategy<PruneCandidate> | undefined
-  /**
-   * Whether adding a deny rule at run time (by `updateConfig` or `deny`) also closes the
-   * open connections it matches.
-   * @default true
-   */
-  readonly closeDeniedConnections?: boolean | undefined
-  /** The clock for timelines and wait times. @default systemClock */
-  readonly clock?: Clock | undefined
-  /** Where errors thrown by event listeners and `onConnection` go. @default console.error */
-  readonly onListenerError?: ListenerErrorHandler | undefined
-  /** Random numbers in [0, 1) for reconnect jitter. @default Math.random */
-  readonly random?: (() => number) | undefined
-}
-
-/** Counts by direction. */
-export interface DirectionFigures {
-  /** Inbound. */
-  readonly inbound: number
-  /** Outbound. */
-  readonly outbound: number
-}
-
-/** Connections by state and direction. */
-export interface ConnectionFigures {
-  /** Accepted or dialling, not yet open. */
-  readonly pending: DirectionFigures
-  /** Open. */
-  readonly open: DirectionFigures
-  /** Closing gracefully. */
-  readonly closing: DirectionFigures
-}
-
-/** Inbound connections accepted and not yet open. */
-export interface PendingInboundFigures {
-  /** All of them. */
-  readonly total: number
-  /** Those that count against `maxIncomingPendingConnections` (trusted ones do not). */
-  readonly limited: number
-  /**
-   * Pending connections closed (reason `limit`) to make room for a connection from a host
-   * that had used less of its rate budget, since start.
-   */
-  readonly evicted: number
-}
-
-/** The dial queue's figures. */
-export interface DialQueueFigures {
-  /** Dials running now. */
-  readonly running: number
-  /** Dials waiting now. */
-  readonly queued: number
-  /** Dials refused because the queue was full, since start. */
-  readonly refused: number
-  /** Dials joined to one already queued or running, since start. */
-  readonly joined: number
-  /** Dials started, since start. */
-  readonly started: number
-  /** Mean milliseconds a started dial waited in the queue. */
-  readonly meanWaitMs: number
-  /** The longest wait of a started dial, milliseconds. */
-  readonly maxWaitMs: number
-}
-
-/** Reconnection figures. */
-export interface ReconnectFigures {
-  /** Redials scheduled, since start. */
-  readonly attempts: number
-  /** Redials that succeeded, since start. */
-  readonly successes: number
-  /** Connections given up on, since start. */
-  readonly failures: number
-  /** Redials waiting for their delay now. */
-  readonly scheduled: number
-}
-
-/** Rules on the gate's lists. */
-export interface GateFigures {
-  /** Deny rules. */
-  readonly deny: number
-  /** Allow rules. */
-  readonly allow: number
-  /** Trusted rules. */
-  readonly trusted: number
-}
-
-/** A snapshot of the manager's figures, plain JSON, for monitoring. */
-export interface ManagerMetrics {
-  /** Connections by state and direction. */
-  readonly connections: ConnectionFigures
-  /** Inbound connections accepted but not yet open. */
-  readonly pendingInbound: PendingInboundFigures
-  /** Connections opened since start, by direction. */
-  readonly opened: DirectionFigures
-  /** Refusals since start, by reason. */
-  readonly refused: Readonly<Record<RefusalReason, number>>
-  /** The dial queue. */
-  readonly dialQueue: DialQueueFigures
-  /** Dials that failed (error or timeout), since start. */
-  readonly dialFailures: number
-  /** Connections pruned since start, by reason. */
-  readonly pruned: Readonly<Record<PruneReason, number>>
-  /** Reconnection since start. */
-  readonly reconnects: ReconnectFigures
-  /** Graceful closes that ran out of time and were destroyed, since start. */
-  readonly closeTimeouts: number
-  /** The rate limiter's own figures. */
-  readonly rateLimit: RateLimiterStats
-  /** Rules on the gate's lists. */
-  readonly gate: GateFigures
-}
-
-interface Entry<Raw> {
-  readonly record: ConnectionRecord
-  readonly direction: 'inbound' | 'outbound'
-  readonly remote: RemoteAddress
-  raw: Raw | undefined
-  managed: ManagedConnection<Raw> | undefined
-  trusted: boolean
-  /** Counted against maxIncomingPendingConnections (untrusted inbound, still pending). */
-  limitedPending: boolean
-  /**
-   * For a limited pending connection: how much of its host's rate budget was used when it
-   * arrived, its own attempt included (0 to 1, from `RateLimiter.usage`). When the pending
-   * slots run out, the connection with the most gives way first.
-   */
-  pressure: number
-  /** Counted as pending inbound at all. */
-  pendingInbound: boolean
-  /**
-   * Aborted when the pending connection closes, to stop its upgrade or dial. Made only for
-   * connections that have something to stop (an upgrade, a dial): most have not.
-   */
-  pendingController: AbortController | undefined
-  closing: Promise<void> | undefined
-  /** Where to redial after an unexpected close (outbound keep-alive connections). */
-  keepAlive: { readonly address: string, readonly peer: string | undefined } | undefined
-  /** The reconnect attempt this connection came from, if any. */
-  reconnectAttempt: number
-  /** Why the peer rules refused it, if they did. */
-  refusal: ConnectionDenyDetail | undefined
-}
-
-interface PendingReconnect {
-  readonly address: string
-  readonly peer: string | undefined
-  timer: ReturnType<typeof setTimeout> | undefined
-  readonly controller: AbortController
-}
-
-type Candidate = PruneCandidate & { readonly entryId: number }
-
-/** The {@link ManagedConnection} handed to the application: one object, no closure per connection. */
-class Managed<Raw> implements ManagedConnection<Raw> {
-  readonly id: number
-  readonly raw: Raw
-  readonly record: ConnectionRecord
-  readonly #manager: ConnectionManager<Raw>
-
-  constructor (record: ConnectionRecord, raw: Raw, manager: ConnectionManager<Raw>) {
-    this.id = record.id
-    this.raw = raw
-    this.record = record
-    this.#manager = manager
-  }
-
-  async close (reason?: CloseReason): Promise<void> {
-    await this.#manager.close(this.id, reason)
-  }
-}
-
-/** What `#admitInbound` returns for a trusted host: exempt from the limits, never evicted. */
-const TRUSTED = -1
+/** A pruning candidate: its ID is the tracker's connection ID. */
+type Candidate = PruneCandidate & { readonly id: number }
 
 /** A connection's state, read afresh (calls in between may have changed it). */
 const stateOf = (entry: { readonly record: ConnectionRecord }): ConnectionState => entry.record.state
-
-const zeroReasons = <K extends string>(keys: readonly K[]): Record<K, number> =>
-  Object.fromEntries(keys.map(key => [key, 0])) as Record<K, number>
 
 /**
  * Connection management over real connections: admission (gate, pending limit, per-host
@@ -351,19 +82,11 @@ export class ConnectionManager<Raw> {
   readonly #dialQueue: DialQueue<ManagedConnection<Raw>>
   readonly #entries = new Map<number, Entry<Raw>>()
   readonly #listeners = new Set<Listener>()
-  readonly #reconnects = new Set<PendingReconnect>()
+  readonly #reconnector: Reconnector
   #started = false
   #stopping: Promise<void> | undefined
-  #pendingInbound = 0
-  /** The limited pending inbound connections, oldest first. */
-  readonly #limitedPending = new Set<Entry<Raw>>()
-  #evicted = 0
-  readonly #opened = { inbound: 0, outbound: 0 }
-  readonly #refused = zeroReasons(REFUSAL_REASONS)
-  readonly #pruned: Record<PruneReason, number> = { 'max-connections': 0, 'high-watermark': 0, 'max-connections-per-peer': 0 }
-  readonly #reconnectCounts = { attempts: 0, successes: 0, failures: 0 }
-  #dialFailures = 0
-  #closeTimeouts = 0
+  readonly #admission: InboundAdmission<Entry<Raw>>
+  readonly #counters = new Counters(REFUSAL_REASONS)
 
   /**
    * @param init - the transport, the config and the hooks
@@ -404,6 +127,22 @@ export class ConnectionManager<Raw> {
     })
     this.protection = this.#pruner.protection
     this.#dialQueue = new DialQueue({ maxParallelDials: config.maxParallelDials, maxDialQueueLength: config.maxDialQueueLength }, this.#clock)
+    this.#admission = new InboundAdmission<Entry<Raw>>({
+      gate: this.gate,
+      clock: this.#clock,
+      config: () => this.#config,
+      limiter: () => this.#limiter,
+      held: () => this.connections.count(),
+      deny: (remote, reason, rule, retryAfterMs) => this.#deny('inbound', remote, undefined, reason, rule, retryAfterMs),
+      evict: entry => { this.#failPending(entry, 'limit', undefined) }
+    })
+    this.#reconnector = new Reconnector({
+      config: () => this.#config,
+      random: this.#random,
+      dial: async (address, peer, signal) => await this.dial(address, { peer, keepAlive: true, signal }),
+      running: () => this.#started,
+      events: this.events
+    })
   }
 
   /** The config in force. */
@@ -467,9 +206,7 @@ export class ConnectionManager<Raw> {
         entry.pendingController?.abort(reason)
       }
       this.#dialQueue.abortAll(reason)
-      for (const pending of this.#reconnects) {
-        this.#cancelReconnect(pending)
-      }
+      this.#reconnector.cancelAll()
       await this.#pruner.stop()
       const listeners = [...this.#listeners]
       this.#listeners.clear()
@@ -517,7 +254,7 @@ export class ConnectionManager<Raw> {
    */
   async accept (raw: Raw): Promise<AcceptResult<Raw>> {
     const remote = this.#transport.remoteAddress(raw)
-    const admission = this.#started ? this.#admitInbound(remote) : this.#deny('inbound', remote, undefined, 'not-started')
+    const admission = this.#started ? this.#admission.decide(remote) : this.#deny('inbound', remote, undefined, 'not-started')
     if (typeof admission !== 'number') {
       this.#transport.abort(raw)
       return { outcome: 'refused', refusal: admission }
@@ -526,12 +263,9 @@ export class ConnectionManager<Raw> {
     const record = this.connections.add({ direction: 'inbound', remoteAddress: remote.multiaddr, remoteIp: remote.ip })
     const entry = this.#track(record, remote, trusted)
     entry.raw = raw
-    entry.pendingInbound = true
-    this.#pendingInbound++
     if (!trusted) {
-      entry.limitedPending = true
       entry.pressure = admission
-      this.#limitedPending.add(entry)
+      this.#admission.slots.add(entry)
     }
     this.#transport.onClose(raw, error => { this.#onRawClose(entry, error) })
     if (this.#upgrade === undefined) {
@@ -632,11 +366,7 @@ export class ConnectionManager<Raw> {
       return
     }
     entry.keepAlive = undefined
-    for (const pending of this.#reconnects) {
-      if (pending.address === entry.remote.multiaddr || (pending.peer !== undefined && pending.peer === entry.record.peer)) {
-        this.#cancelReconnect(pending)
-      }
-    }
+    this.#reconnector.cancelFor(entry.remote.multiaddr, entry.record.peer)
     await this.#close(entry, reason)
   }
 
@@ -767,11 +497,12 @@ export class ConnectionManager<Raw> {
       outbound: this.connections.count({ state, direction: 'outbound' })
     })
     const queue = this.#dialQueue.stats()
+    const pending = count('pending')
     return {
-      connections: { pending: count('pending'), open: count('open'), closing: count('closing') },
-      pendingInbound: { total: this.#pendingInbound, limited: this.#limitedPending.size, evicted: this.#evicted },
-      opened: { ...this.#opened },
-      refused: { ...this.#refused },
+      connections: { pending, open: count('open'), closing: count('closing') },
+      pendingInbound: { total: pending.inbound, limited: this.#admission.slots.size, evicted: this.#admission.slots.evicted },
+      opened: { ...this.#counters.opened },
+      refused: { ...this.#counters.refused },
       dialQueue: {
         running: queue.running,
         queued: queue.queued,
@@ -781,10 +512,10 @@ export class ConnectionManager<Raw> {
         meanWaitMs: queue.started === 0 ? 0 : queue.totalWaitMs / queue.started,
         maxWaitMs: queue.maxWaitMs
       },
-      dialFailures: this.#dialFailures,
-      pruned: { ...this.#pruned },
-      reconnects: { ...this.#reconnectCounts, scheduled: this.#reconnects.size },
-      closeTimeouts: this.#closeTimeouts,
+      dialFailures: this.#counters.dialFailures,
+      pruned: { ...this.#counters.pruned },
+      reconnects: this.#reconnector.figures(),
+      closeTimeouts: this.#counters.closeTimeouts,
       rateLimit: this.#limiter.stats(),
       gate: { deny: this.gate.size('deny'), allow: this.gate.size('allow'), trusted: this.gate.size('trusted') }
     }
@@ -801,87 +532,6 @@ export class ConnectionManager<Raw> {
     return entry.refusal === undefined ? { outcome: 'closed', record: entry.record } : { outcome: 'refused', refusal: entry.refusal }
   }
 
-  /**
-   * Runs the inbound admission checks, in order: the gate (deny list, exclusive allow list;
-   * trusted hosts are admitted here), the rate limit (so that every later refusal is
-   * charged to the host's budget), then the pending slots and `maxConnections`. When either
-   * is full, the pending connection whose host had used the most of its rate budget gives
-   * way (see {@link #pendingVictim}); a refusal then costs the host a second attempt.
-   * Returns the admitted connection's pressure (see {@link #pressure}), {@link TRUSTED}, or
-   * the refusal.
-   */
-  #admitInbound (remote: RemoteAddress): number | ConnectionDenyDetail {
-    const verdict = this.gate.check(remote.ip ?? remote.multiaddr, { direction: 'inbound' })
-    if (!verdict.allowed) {
-      return this.#deny('inbound', remote, undefined, verdict.reason, verdict.rule)
-    }
-    if (verdict.trusted) {
-      return TRUSTED
-    }
-    const config = this.#config
-    if (remote.ip !== undefined) {
-      const result = this.#limiter.tryAcquire(remote.ip)
-      if (!result.allowed && result.reason === 'rate-limit') {
-        return this.#deny('inbound', remote, undefined, 'rate-limited', undefined, result.retryAfterMs)
-      }
-    }
-    // Every socket held counts, in any state and direction: a closing socket with unsent
-    // data holds as much memory as an open one.
-    const held = this.connections.count()
-    const pendingFull = this.#limitedPending.size >= config.maxIncomingPendingConnections
-    if (!pendingFull && held < config.maxConnections) {
-      return this.#pressure(remote)
-    }
-    const pressure = this.#pressure(remote)
-    const victim = this.#limitedPending.size === 0 ? undefined : this.#pendingVictim(pressure)
-    if (victim === undefined || held - 1 >= config.maxConnections) {
-      // Knocking while the node is full costs a second attempt: a host that keeps at it
-      // builds up pressure, and so gives way first once it does get a slot.
-      if (remote.ip !== undefined) {
-        this.#limiter.charge(remote.ip)
-      }
-      return this.#deny('inbound', remote, undefined, victim === undefined && pendingFull ? 'pending-limit' : 'max-connections')
-    }
-    this.#evicted++
-    this.#failPending(victim, 'limit', undefined)
-    return pressure
-  }
-
-  /**
-   * A connection's pressure: how much of its host's rate budget is used, this attempt
-   * included (`RateLimiter.usage`); 1 for a remote end with no IP address, which cannot be
-   * keyed.
-   */
-  #pressure (remote: RemoteAddress): number {
-    return remote.ip === undefined ? 1 : this.#limiter.usage(remote.ip)
-  }
-
-  /**
-   * The pending connection that gives way to a new one whose host has used `pressure` of
-   * its rate budget: the one whose host had used the most when it arrived (the oldest among
-   * equals), if that is more than `pressure`. At equal pressure, only a connection pending
-   * for a tenth of `inboundUpgradeTimeout` or more gives way: a good client's handshake
-   * takes far less, and a flood of hosts as fresh as the newcomer must not evict handshakes
-   * under way. A slowloris host keeps opening connections, so its budget stays used; a good
-   * client opens few.
-   */
-  #pendingVictim (pressure: number): Entry<Raw> | undefined {
-    let victim: Entry<Raw> | undefined
-    for (const entry of this.#limitedPending) {
-      if (victim === undefined || entry.pressure > victim.pressure) {
-        victim = entry
-      }
-    }
-    if (victim === undefined || victim.pressure < pressure) {
-      return undefined
-    }
-    if (victim.pressure > pressure) {
-      return victim
-    }
-    const waited = this.#clock.now() - victim.record.timeline.pending
-    return waited >= this.#config.inboundUpgradeTimeout / 10 ? victim : undefined
-  }
-
   /** The gate's verdict on a dial; throws (and reports) a refusal. */
   #checkDial (address: string, peer: string | undefined): GateVerdict {
     const verdict: GateVerdict = this.gate.check(address, peer === undefined ? { direction: 'outbound' } : { direction: 'outbound', peer })
@@ -895,7 +545,7 @@ export class ConnectionManager<Raw> {
 
   /** Counts and reports a refusal; returns its detail. */
   #deny (direction: 'inbound' | 'outbound', remote: RemoteAddress, peer: string | undefined, reason: RefusalReason, rule?: string, retryAfterMs?: number): ConnectionDenyDetail {
-    this.#refused[reason]++
+    this.#counters.refused[reason]++
     const detail: ConnectionDenyDetail = { direction, remoteAddress: remote.multiaddr, remoteIp: remote.ip, peer, reason, rule, retryAfterMs }
     if (this.events.listenerCount('connection:deny') > 0) {
       this.events.safeDispatchEvent('connection:deny', { detail })
@@ -911,13 +561,10 @@ export class ConnectionManager<Raw> {
       raw: undefined,
       managed: undefined,
       trusted,
-      limitedPending: false,
       pressure: 0,
-      pendingInbound: false,
       pendingController: undefined,
       closing: undefined,
       keepAlive: undefined,
-      reconnectAttempt: 0,
       refusal: undefined
     }
     this.#entries.set(record.id, entry)
@@ -961,7 +608,7 @@ export class ConnectionManager<Raw> {
       const timedOut = deadline.expired && !jobSignal.aborted && !stopped
       const failure = timedOut ? new DialTimeoutError(address, this.#config.dialTimeout) : error
       if (entry.record.state === 'pending') {
-        this.#dialFailures++
+        this.#counters.dialFailures++
         this.#failPending(entry, timedOut ? 'timeout' : jobSignal.aborted ? 'aborted' : stopped ? 'shutdown' : 'error', failure)
       }
       throw failure
@@ -984,7 +631,7 @@ export class ConnectionManager<Raw> {
       this.connections.identify(entry.record.id, result.peer)
     }
     this.connections.open(entry.record.id)
-    this.#opened[entry.direction]++
+    this.#counters.opened[entry.direction]++
     if (!this.#applyPeerRules(entry)) {
       return false
     }
@@ -1046,7 +693,6 @@ export class ConnectionManager<Raw> {
       }
       yield {
         id: record.id,
-        entryId: record.id,
         ...(record.peer === undefined ? {} : { peer: record.peer }),
         direction: record.direction,
         openedAt: record.timeline.open ?? record.timeline.pending,
@@ -1058,11 +704,11 @@ export class ConnectionManager<Raw> {
   }
 
   async #closeVictim (victim: Candidate, reason: PruneReason): Promise<boolean> {
-    const entry = this.#entries.get(victim.entryId)
+    const entry = this.#entries.get(victim.id)
     if (entry === undefined || entry.record.state !== 'open') {
       return false
     }
-    this.#pruned[reason]++
+    this.#counters.pruned[reason]++
     entry.keepAlive = undefined
     const closing = this.#close(entry, 'pruned')
     if (this.events.listenerCount('connection:prune') > 0) {
@@ -1093,14 +739,7 @@ export class ConnectionManager<Raw> {
   }
 
   #releasePending (entry: Entry<Raw>): void {
-    if (entry.pendingInbound) {
-      entry.pendingInbound = false
-      this.#pendingInbound--
-    }
-    if (entry.limitedPending) {
-      entry.limitedPending = false
-      this.#limitedPending.delete(entry)
-    }
+    this.#admission.slots.release(entry)
   }
 
   /** A pending connection failed (upgrade error, timeout, abort): release and close it. */
@@ -1131,7 +770,7 @@ export class ConnectionManager<Raw> {
     this.#entries.delete(entry.record.id)
     const keepAlive = entry.keepAlive
     if (keepAlive !== undefined && this.#started) {
-      this.#scheduleReconnect(keepAlive.address, keepAlive.peer, 1, error)
+      this.#reconnector.schedule(keepAlive.address, keepAlive.peer, 1, error)
     }
   }
 
@@ -1157,7 +796,7 @@ export class ConnectionManager<Raw> {
         await this.#transport.close(raw, { signal: timeout.signal })
         this.connections.close(entry.record.id, reason)
       } catch (error) {
-        this.#closeTimeouts++
+        this.#counters.closeTimeouts++
         this.#transport.abort(raw)
         this.connections.close(entry.record.id, 'timeout', error instanceof Error ? error : undefined)
       } finally {
@@ -1166,58 +805,6 @@ export class ConnectionManager<Raw> {
       }
     })()
     await entry.closing
-  }
-
-  #scheduleReconnect (address: string, peer: string | undefined, attempt: number, lastError: unknown): void {
-    const config = this.#config
-    if (attempt > config.reconnectRetries) {
-      if (config.reconnectRetries > 0) {
-        this.#reconnectCounts.failures++
-        this.events.safeDispatchEvent('reconnect:failure', { detail: { address, peer, attempts: attempt - 1, error: lastError } })
-      }
-      return
-    }
-    const delayMs = backoffDelay(attempt, {
-      interval: config.reconnectRetryInterval,
-      factor: config.reconnectBackoffFactor,
-      maxDelay: config.reconnectMaxDelay,
-      jitter: config.reconnectJitter
-    }, this.#random)
-    const pending: PendingReconnect = { address, peer, timer: undefined, controller: new AbortController() }
-    this.#reconnects.add(pending)
-    this.#reconnectCounts.attempts++
-    this.events.safeDispatchEvent('reconnect:attempt', { detail: { address, peer, attempt, delayMs } })
-    pending.timer = setTimeout(() => {
-      pending.timer = undefined
-      void (async () => {
-        try {
-          const connection = await this.dial(address, { peer, keepAlive: true, signal: pending.controller.signal })
-          this.#reconnects.delete(pending)
-          this.#reconnectCounts.successes++
-          this.events.safeDispatchEvent('reconnect:success', { detail: { connection: connection.record, attempt } })
-        } catch (error) {
-          this.#reconnects.delete(pending)
-          if (pending.controller.signal.aborted || !this.#started) {
-            return
-          }
-          if (DialDeniedError.isInstance(error)) {
-            this.#reconnectCounts.failures++
-            this.events.safeDispatchEvent('reconnect:failure', { detail: { address, peer, attempts: attempt, error } })
-            return
-          }
-          this.#scheduleReconnect(address, peer, attempt + 1, error)
-        }
-      })()
-    }, delayMs)
-  }
-
-  #cancelReconnect (pending: PendingReconnect): void {
-    if (pending.timer !== undefined) {
-      clearTimeout(pending.timer)
-      pending.timer = undefined
-    }
-    pending.controller.abort(new ManagerStoppedError())
-    this.#reconnects.delete(pending)
   }
 
   #reportError (error: unknown, type: string): void {

@@ -19,7 +19,8 @@
  * @packageDocumentation
  */
 import { Counter, Gauge } from 'prom-client'
-import type { ConnectionManager, ManagerMetrics } from './manager.ts'
+import type { ConnectionManager } from './manager.ts'
+import type { ManagerMetrics } from './metrics.ts'
 import type { Registry } from 'prom-client'
 
 /** Options of {@link registerPrometheusMetrics}. */

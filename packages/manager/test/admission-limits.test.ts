@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createConnectionManager } from '../src/manager.ts'
 import { MemoryTransport } from './helpers/memory-transport.ts'
-import type { ConnectionManager, ConnectionManagerInit } from '../src/manager.ts'
+import type { ConnectionManager } from '../src/manager.ts'
+import type { ConnectionManagerInit } from '../src/types.ts'
 import type { MemoryConnection } from './helpers/memory-transport.ts'
 import type { ConnectionConfigInit } from '@cm/config'
 

@@ -4,7 +4,8 @@ import { DialDeniedError, DialTimeoutError, NotStartedError } from '../src/error
 import { createConnectionManager } from '../src/manager.ts'
 import { MemoryTransport } from './helpers/memory-transport.ts'
 import type { ConnectionManagerEvents } from '../src/events.ts'
-import type { ConnectionManager, ConnectionManagerInit, ManagedConnection } from '../src/manager.ts'
+import type { ConnectionManager } from '../src/manager.ts'
+import type { ConnectionManagerInit, ManagedConnection } from '../src/types.ts'
 import type { MemoryConnection } from './helpers/memory-transport.ts'
 import type { ConnectionConfigInit } from '@cm/config'
 

@@ -25,10 +25,48 @@ export interface BenchSuite {
   readonly description: string
   /** The name of the task every other task is compared with. */
   readonly baseline: string
-  /** Builds the tasks (may allocate large fixtures). */
+  /**
+   * Builds the tasks (may allocate large fixtures). A suite with no task measures in its
+   * `report` alone (the soak run); its `baseline` is then unused.
+   */
   readonly tasks: () => BenchTask[] | Promise<BenchTask[]>
-  /** Extra lines to print after the table (memory figures, notes). */
-  readonly report?: () => string[] | Promise<string[]>
+  /** Runs after the tasks: lines to print after the table, figures for the targets. */
+  readonly report?: () => SuiteReport | Promise<SuiteReport>
+  /** The issues' targets this suite's figures are checked against. */
+  readonly targets?: readonly BenchTarget[]
+}
+
+/** What a suite reports after its table. */
+export interface SuiteReport {
+  /** Lines for people (memory figures, notes). */
+  readonly lines: readonly string[]
+  /** Named figures its targets read (a build time, bytes per rule, a ratio). */
+  readonly figures?: Readonly<Record<string, number>>
+}
+
+/** What a target says of one run: what was measured, and whether the target holds. */
+export interface TargetOutcome {
+  readonly measured: string
+  readonly met: boolean
+}
+
+/** A target an issue set for a suite's figures, checked against every run. */
+export interface BenchTarget {
+  /** The package the target is about. */
+  readonly package: string
+  /** The target, in a few words. */
+  readonly target: string
+  /** Reads the run's rows and figures. */
+  readonly evaluate: (run: { readonly rows: readonly BenchRow[], readonly figures: Readonly<Record<string, number>> }) => TargetOutcome
+}
+
+/** One suite's results from one run. */
+export interface SuiteResult {
+  readonly name: string
+  readonly description: string
+  readonly rows: readonly BenchRow[]
+  readonly lines: readonly string[]
+  readonly targets: ReadonlyArray<Pick<BenchTarget, 'package' | 'target'> & TargetOutcome>
 }
 
 /** One row of results. */
@@ -99,6 +137,9 @@ export async function runSuite (suite: BenchSuite, options: RunOptions = {}): Pr
     throw new RangeError(`time must be a positive number of milliseconds, got ${String(time)}`)
   }
   const tasks = await suite.tasks()
+  if (tasks.length === 0) {
+    return []
+  }
   if (!tasks.some(task => task.name === suite.baseline)) {
     throw new Error(`suite ${suite.name}: baseline ${JSON.stringify(suite.baseline)} is not one of its tasks`)
   }
@@ -235,4 +276,75 @@ export function formatTable (rows: readonly BenchRow[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map(line => (line[column] ?? '').length)))
   const format = (cells: readonly string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`
   return [format(header), `| ${widths.map(width => '-'.repeat(width)).join(' | ')} |`, ...lines.map(format)].join('\n')
+}
+
+/**
+ * Runs a suite: its tasks, then its report, then its targets against both.
+ *
+ * @param suite - the suite
+ * @param options - time and rounds
+ */
+export async function measureSuite (suite: BenchSuite, options: RunOptions = {}): Promise<SuiteResult> {
+  const rows = await runSuite(suite, options)
+  const report = await suite.report?.() ?? { lines: [] }
+  const figures = report.figures ?? {}
+  return {
+    name: suite.name,
+    description: suite.description,
+    rows,
+    lines: report.lines,
+    targets: (suite.targets ?? []).map(target => ({ package: target.package, target: target.target, ...target.evaluate({ rows, figures }) }))
+  }
+}
+
+/** The row of a task, by name; throws if the run has none (a renamed task). */
+export function rowNamed (rows: readonly BenchRow[], task: string): BenchRow {
+  const row = rows.find(each => each.task === task)
+  if (row === undefined) {
+    throw new Error(`no row named ${JSON.stringify(task)}`)
+  }
+  return row
+}
+
+/** A suite's results as Markdown: a heading, the table, the report's lines. */
+export function formatSuite (result: SuiteResult, level = '##'): string {
+  return [`${level} ${result.name}: ${result.description}`, '', ...(result.rows.length === 0 ? [] : [formatTable(result.rows)]), ...result.lines, ''].join('\n')
+}
+
+/** Where and how a run was made, for the results file. */
+export interface RunInfo {
+  readonly date: string
+  readonly commit: string
+  readonly machine: string
+  readonly command: string
+  readonly rounds: number
+}
+
+/** The targets of some suites' results as a Markdown table, met or not. */
+export function formatTargets (results: readonly SuiteResult[]): string {
+  const escape = (text: string): string => text.replaceAll('|', '\\|')
+  return [
+    '| package | target | measured | met |',
+    '| --- | --- | --- | --- |',
+    ...results.flatMap(result => result.targets).map(target => `| ${target.package} | ${escape(target.target)} | ${escape(target.measured)} | ${target.met ? 'yes' : '**no**'} |`)
+  ].join('\n')
+}
+
+/** The results file: the run, the targets met or not, one section per suite. */
+export function formatResultsFile (results: readonly SuiteResult[], run: RunInfo): string {
+  return [
+    '# Benchmark results',
+    '',
+    `Written by \`${run.command}\` from one run on ${run.date}, at commit ${run.commit}, on ${run.machine}.`,
+    '',
+    `Every figure is a median (or the 99th percentile where named) within this run. The tasks of a suite run side by side in one process, ${run.rounds === 1 ? 'each in one stretch' : `sampled in ${run.rounds} rounds (the order reversed every other round)`}, so its ratios compare like with like; each suite runs in a process of its own. On a shared machine a whole run can move by up to 2×: compare ratios, not absolute times, between runs. Earlier runs are in this file's history.`,
+    '',
+    '## Targets',
+    '',
+    formatTargets(results),
+    '',
+    '## Suites',
+    '',
+    ...results.map(result => formatSuite(result, '###'))
+  ].join('\n')
 }

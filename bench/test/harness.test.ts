@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { cyclingTask, formatNs, formatTable, percentile, runSuite, toRows } from '../src/harness.ts'
+import { cyclingTask, formatNs, formatResultsFile, formatTable, measureSuite, percentile, rowNamed, runSuite, toRows } from '../src/harness.ts'
+import type { BenchSuite } from '../src/harness.ts'
 
 describe('toRows()', () => {
   it('puts the baseline first and computes the speed-up as baseline median / task median', () => {
@@ -148,5 +149,48 @@ describe('cyclingTask()', () => {
     expect(await task.fn()).toBe(3)
     expect(seen).toEqual([1, 2, 3, 1])
     expect(() => cyclingTask('empty', [], 1, () => true)).toThrow(/no inputs/)
+  })
+})
+
+describe('measureSuite() and the results file', () => {
+  const suite: BenchSuite = {
+    name: 'demo',
+    description: 'a demo suite',
+    baseline: 'slow',
+    tasks: () => [
+      { name: 'slow', fn: () => { let sum = 0; for (let index = 0; index < 2_000; index++) sum += index; return sum } },
+      { name: 'fast', fn: () => 1 }
+    ],
+    report: () => ({ lines: ['', 'a note'], figures: { answer: 42 } }),
+    targets: [
+      { package: '@cm/demo', target: 'fast beats slow', evaluate: ({ rows }) => ({ measured: 'faster', met: rowNamed(rows, 'fast').medianNs < rowNamed(rows, 'slow').medianNs }) },
+      { package: '@cm/demo', target: 'the answer | is 41', evaluate: ({ figures }) => ({ measured: String(figures['answer']), met: figures['answer'] === 41 }) }
+    ]
+  }
+
+  it('runs the tasks, then the report, then checks every target against the rows and the figures', async () => {
+    const result = await measureSuite(suite, { time: 60, rounds: 1 })
+    expect(result.rows.map(row => row.task)).toEqual(['slow', 'fast'])
+    expect(result.lines).toEqual(['', 'a note'])
+    expect(result.targets).toEqual([
+      { package: '@cm/demo', target: 'fast beats slow', measured: 'faster', met: true },
+      { package: '@cm/demo', target: 'the answer | is 41', measured: '42', met: false }
+    ])
+    const file = formatResultsFile([result], { date: '2026-12-06', commit: 'abc1234', machine: 'a machine', command: 'pnpm bench --report', rounds: 1 })
+    expect(file).toMatch(/^# Benchmark results\n\nWritten by `pnpm bench --report` from one run on 2026-12-06, at commit abc1234, on a machine\./)
+    expect(file).toContain('| @cm/demo | fast beats slow | faster | yes |')
+    expect(file).toContain('| @cm/demo | the answer \\| is 41 | 42 | **no** |')
+    expect(file).toContain('### demo: a demo suite')
+    expect(file).toContain('| slow (baseline) |')
+  })
+
+  it('a suite with no task measures in its report alone', async () => {
+    const result = await measureSuite({ name: 'soak-like', description: 'no tasks', baseline: '', tasks: () => [], report: () => ({ lines: ['measured'] }) })
+    expect(result.rows).toEqual([])
+    expect(result.lines).toEqual(['measured'])
+  })
+
+  it('rowNamed() throws for a task the run does not have', () => {
+    expect(() => rowNamed([], 'renamed')).toThrow(/no row named "renamed"/)
   })
 })

@@ -5,8 +5,8 @@ import { IpNet } from '@chainsafe/netmask'
 import { formatIp } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { containsCidr } from 'cidr-tools'
-import { cyclingTask, median, seededRandom, usedBytes } from '../harness.ts'
-import type { BenchSuite, BenchTask } from '../harness.ts'
+import { cyclingTask, formatNs, median, rowNamed, seededRandom, usedBytes } from '../harness.ts'
+import type { BenchRow, BenchSuite, BenchTask } from '../harness.ts'
 import type { DefaultGate } from '@cm/gate'
 
 /**
@@ -198,7 +198,23 @@ export const gateSuite: BenchSuite = {
       cycling(`cidr-tools containsCidr, ${label}, hit`, hitInputs, 1, cidrTools),
       ...gateTasks(label, gate, hitInputs, missInputs)
     ]
-  }
+  },
+  targets: [{
+    package: '@cm/gate',
+    target: `at ${COMPARISON_RULES.toLocaleString('en')} rules, at least 100× faster than the fastest linear baseline`,
+    evaluate: ({ rows }) => {
+      const label = `${COMPARISON_RULES.toLocaleString('en')} rules`
+      const [miss, hit] = (['miss', 'hit'] as const).map(kind => {
+        const fastest = Math.min(...['js-libp2p: linear IpNet.contains scan (@chainsafe/netmask)', 'net.BlockList.check', 'cidr-tools containsCidr'].map(name => rowNamed(rows, `${name}, ${label}, ${kind}`).medianNs))
+        const ours = rowNamed(rows, `@cm/gate, ${label}, ${kind}`).medianNs
+        return { ours, times: fastest / ours }
+      }) as [{ ours: number, times: number }, { ours: number, times: number }]
+      return {
+        measured: `misses ${formatNs(miss.ours)} (${Math.round(miss.times)}× faster), hits ${formatNs(hit.ours)} (${Math.round(hit.times)}×)`,
+        met: miss.times >= 100 && hit.times >= 100
+      }
+    }
+  }]
 }
 
 const SCALE_SIZES = [10, 1_000, 100_000, 1_000_000] as const
@@ -233,7 +249,16 @@ export const gateScaleSuite: BenchSuite = {
       }
     }
     return tasks
-  }
+  },
+  targets: [{
+    package: '@cm/gate',
+    target: 'median check under 300 ns at 100,000 rules',
+    evaluate: ({ rows }) => {
+      const miss = rowNamed(rows, '@cm/gate, 100,000 rules, miss').medianNs
+      const hit = rowNamed(rows, '@cm/gate, 100,000 rules, hit').medianNs
+      return { measured: `misses ${formatNs(miss)}, hits ${formatNs(hit)}`, met: miss < 300 && hit < 300 }
+    }
+  }]
 }
 
 const FLOOR_TABLE_BYTES = 64 * 1024 * 1024
@@ -306,13 +331,15 @@ export const gateBuildSuite: BenchSuite = {
   report: () => {
     const gc = collector()
     const lines: string[] = ['']
+    let bytesPerRule = Number.NaN
     const texts = randomRules(100_000, 200).map(rule => rule.text)
     const times = [0, 1, 2].map(() => {
       const start = performance.now()
       createGate({ denyList: texts })
       return performance.now() - start
     })
-    lines.push(`Build of 100,000 rules (createGate({ denyList })): median ${median(times).toFixed(0)} ms of ${times.map(time => time.toFixed(0)).join(', ')} ms.`)
+    const buildMs = median(times)
+    lines.push(`Build of 100,000 rules (createGate({ denyList })): median ${buildMs.toFixed(0)} ms of ${times.map(time => time.toFixed(0)).join(', ')} ms.`)
     for (const size of [10_000, 100_000, 1_000_000]) {
       const sizeTexts = randomRules(size, 300 + size).map(rule => rule.text)
       // The memory freed when the gate goes, so that the input list (which building
@@ -322,9 +349,19 @@ export const gateBuildSuite: BenchSuite = {
       gc()
       const bytes = withGate - usedBytes()
       lines.push(`Memory at ${size.toLocaleString('en')} rules: ${(bytes / rules).toFixed(0)} bytes per rule (${(bytes / 2 ** 20).toFixed(1)} MiB for ${rules.toLocaleString('en')} distinct rules).`)
+      bytesPerRule = bytes / rules
     }
-    return lines
-  }
+    return { lines, figures: { buildMs, bytesPerRule } }
+  },
+  targets: [{
+    package: '@cm/gate',
+    target: 'building 100,000 rules under 500 ms',
+    evaluate: ({ figures }) => ({ measured: `${(figures['buildMs'] ?? Number.NaN).toFixed(0)} ms (median of three)`, met: (figures['buildMs'] ?? Number.POSITIVE_INFINITY) < 500 })
+  }, {
+    package: '@cm/gate',
+    target: 'memory per rule reported',
+    evaluate: ({ figures }) => ({ measured: `${(figures['bytesPerRule'] ?? Number.NaN).toFixed(0)} bytes per rule at 1,000,000 rules`, met: Number.isFinite(figures['bytesPerRule']) })
+  }]
 }
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
@@ -351,5 +388,13 @@ export const gateHostileSuite: BenchSuite = {
       task('IP address with a 1 MB peer option', '192.0.2.7', `1${'2'.repeat(MEGABYTE)}`)
     ]
   },
-  report: () => ['', 'Target: every hostile input within 10 µs per check.']
+  targets: [{
+    package: '@cm/gate',
+    target: 'check() on a 1 MB hostile input within 10 µs',
+    evaluate: ({ rows }) => {
+      const hostile = rows.filter(row => !row.isBaseline)
+      const slowest = hostile.reduce<BenchRow | undefined>((worst, row) => worst === undefined || row.medianNs > worst.medianNs ? row : worst, undefined)
+      return { measured: `slowest: ${slowest?.task ?? 'none'}, ${formatNs(slowest?.medianNs ?? Number.NaN)}`, met: hostile.length > 0 && hostile.every(row => row.medianNs < 10_000) }
+    }
+  }]
 }

@@ -2,7 +2,7 @@ import { createGate } from '@cm/gate'
 import { cmGater } from '@cm/libp2p'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { cyclingTask } from '../harness.ts'
+import { cyclingTask, formatNs, rowNamed } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { Libp2p, MultiaddrConnection } from '@libp2p/interface'
 
@@ -116,9 +116,20 @@ export const libp2pSuite: BenchSuite = {
   },
   report: async () => {
     await Promise.all(nodes.splice(0).map(async node => { await node.stop() }))
-    return [
-      '',
-      'Per inbound connection: js-libp2p scans its deny list entry by entry; the gater probes one table per prefix length. Both include acceptIncomingConnection\'s other checks (pending, rate, maxConnections), which the floor row shows alone.'
-    ]
-  }
+    return {
+      lines: [
+        '',
+        'Per inbound connection: js-libp2p scans its deny list entry by entry; the gater probes one table per prefix length. Both include acceptIncomingConnection\'s other checks (pending, rate, maxConnections), which the floor row shows alone.'
+      ]
+    }
+  },
+  targets: [{
+    package: '@cm/libp2p',
+    target: `admission with ${RULES.toLocaleString('en')} deny entries: the gater faster than js-libp2p's deny list`,
+    evaluate: ({ rows }) => {
+      const theirs = rowNamed(rows, 'js-libp2p connectionManager.deny, miss').medianNs
+      const ours = rowNamed(rows, '@cm/libp2p gater, miss').medianNs
+      return { measured: `misses ${formatNs(ours)} against ${formatNs(theirs)} (${Math.round(theirs / ours)}×)`, met: ours < theirs }
+    }
+  }]
 }

@@ -6,7 +6,7 @@ import { tcp } from '@cm/manager/tcp'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
-import { median } from '../harness.ts'
+import { formatNs, median, rowNamed } from '../harness.ts'
 import type { BenchSuite } from '../harness.ts'
 import type { ConnectionManager, Listener, RemoteAddress, Transport } from '@cm/manager'
 import type { ChildProcess } from 'node:child_process'
@@ -135,11 +135,21 @@ export const managerAdmissionSuite: BenchSuite = {
       }
     ]
   },
-  report: () => [
-    '',
-    'Both refuse every attempt at the last stage (maxConnections, with 10,000 open), after the',
-    'deny list, the allow list, the pending limit and the rate limit have admitted it.'
-  ]
+  report: () => ({
+    lines: [
+      '',
+      'Both refuse every attempt at the last stage (maxConnections, with 10,000 open), after the',
+      'deny list, the allow list, the pending limit and the rate limit have admitted it.'
+    ]
+  }),
+  targets: [{
+    package: '@cm/manager',
+    target: 'admission, every stage, 10,000 open: median under 1 µs',
+    evaluate: ({ rows }) => {
+      const ours = rowNamed(rows, '@cm/manager accept (refused at maxConnections)')
+      return { measured: `${formatNs(ours.medianNs)} (js-libp2p: ${formatNs(rowNamed(rows, 'js-libp2p acceptIncomingConnection').medianNs)})`, met: ours.medianNs < 1_000 }
+    }
+  }]
 }
 
 /** The load generator, a child process (see `support/tcp-clients.ts`). */
@@ -199,14 +209,21 @@ export const managerTcpSuite: BenchSuite = {
   },
   report: async () => {
     try {
-      const lines = ['', 'Per connection: connect, admission, one byte served, close. Accepted connections per second: 1 s / the median per connection.']
-      lines.push(...await interleave?.() ?? [])
-      return lines
+      const interleaved = await interleave?.()
+      return {
+        lines: ['', 'Per connection: connect, admission, one byte served, close. Accepted connections per second: 1 s / the median per connection.', ...interleaved?.lines ?? []],
+        figures: { ratio: interleaved?.ratio ?? Number.NaN }
+      }
     } finally {
       // Also when a round fails: the client process and the servers would keep this one alive.
       await cleanup?.()
     }
-  }
+  },
+  targets: [{
+    package: '@cm/manager',
+    target: 'accepted connections per second over loopback TCP, managed / bare, at least 0.9',
+    evaluate: ({ figures }) => ({ measured: `median ratio ${(figures['ratio'] ?? Number.NaN).toFixed(2)} over 100 interleaved rounds`, met: (figures['ratio'] ?? 0) >= 0.9 })
+  }]
 }
 
 /** Fails the benchmark when a batch was not served as its server should serve it. */
@@ -215,7 +232,7 @@ function expectServed (served: number, expected: number, name: string): void {
 }
 
 let cleanup: (() => Promise<void>) | undefined
-let interleave: (() => Promise<string[]>) | undefined
+let interleave: (() => Promise<{ lines: string[], ratio: number }>) | undefined
 
 const ROUNDS = 100
 
@@ -225,7 +242,7 @@ const ROUNDS = 100
  * one, back to back, the order swapped every round. Reports the median time per
  * connection of each and the median of the per-round ratios.
  */
-async function interleavedRatio (clients: Clients, barePort: number, managedPort: number): Promise<string[]> {
+async function interleavedRatio (clients: Clients, barePort: number, managedPort: number): Promise<{ lines: string[], ratio: number }> {
   const timed = async (port: number, name: string): Promise<number> => {
     const start = performance.now()
     expectServed(await clients.run(port, BATCH, PARALLEL), BATCH, `interleaved rounds, ${name}`)
@@ -248,8 +265,11 @@ async function interleavedRatio (clients: Clients, barePort: number, managedPort
     managed.push(managedTime)
     ratios.push(bareTime / managedTime)
   }
-  return [
-    '',
-    `Interleaved (${ROUNDS} rounds of ${BATCH} connections against each server, back to back, order swapped every round): median ${median(bare).toFixed(1)} µs per connection bare, ${median(managed).toFixed(1)} µs managed; accept-rate ratio managed / bare: median ${median(ratios).toFixed(2)} over the rounds (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}).`
-  ]
+  return {
+    lines: [
+      '',
+      `Interleaved (${ROUNDS} rounds of ${BATCH} connections against each server, back to back, order swapped every round): median ${median(bare).toFixed(1)} µs per connection bare, ${median(managed).toFixed(1)} µs managed; accept-rate ratio managed / bare: median ${median(ratios).toFixed(2)} over the rounds (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}).`
+    ],
+    ratio: median(ratios)
+  }
 }

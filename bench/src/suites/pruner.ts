@@ -1,6 +1,7 @@
 import { compareLeastValuable, selectVictims } from '@cm/pruner'
 import type { PruneCandidate } from '@cm/pruner'
-import type { BenchSuite } from '../harness.ts'
+import { formatNs, rowNamed } from '../harness.ts'
+import type { BenchSuite, BenchTarget } from '../harness.ts'
 
 /**
  * `n` connections shaped like a busy node's: most peers untagged (value 0), some tagged
@@ -76,9 +77,26 @@ function suiteFor (n: number): BenchSuite {
           { name: `selectVictims (heap), ${percent}%`, fn: () => selectVictims(candidates, { count }) }
         ]
       })
-    }
+    },
+    ...(n === 100_000 ? { targets: TARGETS_AT_100K } : {})
   }
 }
+
+const TARGETS_AT_100K: readonly BenchTarget[] = [{
+  package: '@cm/pruner',
+  target: 'at least 5× faster than a full sort at 100,000',
+  evaluate: ({ rows }) => {
+    const times = [1, 10].map(percent => rowNamed(rows, `one full sort (same order), ${percent}%`).medianNs / rowNamed(rows, `selectVictims (heap), ${percent}%`).medianNs)
+    return { measured: `1% of victims ${times[0]?.toFixed(1)}× faster, 10% ${times[1]?.toFixed(1)}×`, met: times.every(time => time >= 5) }
+  }
+}, {
+  package: '@cm/pruner',
+  target: '1,000 victims among 100,000 under 20 ms',
+  evaluate: ({ rows }) => {
+    const ns = rowNamed(rows, 'selectVictims (heap), 1%').medianNs
+    return { measured: formatNs(ns), met: ns < 20_000_000 }
+  }
+}]
 
 /**
  * The pruner's selection against js-libp2p's full sorts, at 1,000, 10,000 and 100,000

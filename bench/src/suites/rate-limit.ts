@@ -3,7 +3,8 @@ import { createRateLimiter } from '@cm/rate-limit'
 import { RateLimiter as Libp2pRateLimiter } from '@libp2p/utils'
 import { LRUMapWithDelete } from 'mnemonist'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
-import type { BenchSuite, BenchTask } from '../harness.ts'
+import { formatNs, rowNamed } from '../harness.ts'
+import type { BenchSuite, BenchTask, SuiteReport } from '../harness.ts'
 
 /**
  * `@cm/rate-limit` against the limiters the peers use, each at 5 attempts per second per
@@ -110,7 +111,19 @@ export const rateLimitSuite: BenchSuite = {
       parseFloor('IPv4', ipv4[0] as string),
       parseFloor('IPv6', '2001:db8:85a3::8a2e:370:7334')
     ]
-  }
+  },
+  targets: [{
+    package: '@cm/rate-limit',
+    target: 'hot key: median under 150 ns, at least 5× faster than js-libp2p and rate-limiter-flexible',
+    evaluate: ({ rows }) => {
+      const slowestBaseline = Math.min(rowNamed(rows, LIBP2P).medianNs, rowNamed(rows, FLEXIBLE).medianNs)
+      const [ipv4, ipv6] = ['@cm/rate-limit tryAcquire (IPv4)', '@cm/rate-limit tryAcquire (IPv6, /64 key)'].map(name => rowNamed(rows, name).medianNs) as [number, number]
+      return {
+        measured: `IPv4 ${formatNs(ipv4)} (${(slowestBaseline / ipv4).toFixed(0)}× faster than the faster baseline), IPv6 ${formatNs(ipv6)} (${(slowestBaseline / ipv6).toFixed(0)}×)`,
+        met: [ipv4, ipv6].every(ns => ns < 150 && slowestBaseline / ns >= 5)
+      }
+    }
+  }]
 }
 
 /**
@@ -192,7 +205,15 @@ export const rateLimitFloodSuite: BenchSuite = {
       lruFloor()
     ]
   },
-  report: floodMemoryReport
+  report: floodMemoryReport,
+  targets: [{
+    package: '@cm/rate-limit',
+    target: 'memory under a flood of 1,000,000 keys flat at the cap',
+    evaluate: ({ figures }) => {
+      const spread = figures['oursSpreadBytes'] ?? Number.NaN
+      return { measured: `${mib(figures['oursMaxBytes'] ?? Number.NaN)} at most; ${mib(spread)} between 250,000 and 1,000,000 keys`, met: spread <= MIB }
+    }
+  }]
 }
 
 const MEMORY_FLOOD = 1_000_000
@@ -217,9 +238,9 @@ function mib (bytes: number): string {
  * baselines, after their per-key timers have fired (1 s later), so they also show the
  * memory coming back and the process can exit.
  */
-async function floodMemoryReport (): Promise<string[]> {
+async function floodMemoryReport (): Promise<SuiteReport> {
   if (globalThis.gc === undefined) {
-    return ['', 'Memory under a flood: run with NODE_OPTIONS=--expose-gc to measure it.']
+    return { lines: ['', 'Memory under a flood: run with NODE_OPTIONS=--expose-gc to measure it.'] }
   }
   // Both address lists are built first and live to the end, so that no measurement sees
   // another's garbage collected.
@@ -229,16 +250,21 @@ async function floodMemoryReport (): Promise<string[]> {
   const lines = ['', `Memory growth (heap and typed arrays) under a flood of ${MEMORY_FLOOD.toLocaleString('en')} distinct IPv4 addresses, one attempt each (after a full GC):`, '']
   lines.push('| limiter | 250k | 500k | 1M | 1 s later |', '| --- | --- | --- | --- | --- |')
 
+  // Ours, IPv4 and IPv6: growth at each checkpoint, for the target.
+  const oursGrowth: number[][] = []
   const measure = async (name: string, list: readonly string[], consume: (ip: string) => unknown, settle: () => Promise<void>): Promise<void> => {
     const before = heapUsed()
     const cells: string[] = []
+    const growth: number[] = []
     let done = 0
     for (const checkpoint of checkpoints) {
       for (; done < checkpoint; done++) {
         await consume(list[done] as string)
       }
-      cells.push(mib(heapUsed() - before))
+      growth.push(heapUsed() - before)
+      cells.push(mib(growth.at(-1) ?? 0))
     }
+    if (name.startsWith('@cm/')) oursGrowth.push(growth)
     await settle()
     cells.push(mib(heapUsed() - before))
     lines.push(`| ${name} | ${cells.join(' | ')} |`)
@@ -274,5 +300,11 @@ async function floodMemoryReport (): Promise<string[]> {
     }
   }, waitForTimers)
   lines.push('', `Inputs: ${addresses.length.toLocaleString('en')} IPv4 and ${ipv6.length.toLocaleString('en')} IPv6 address strings, built before the first measurement and kept alive to the end.`)
-  return lines
+  return {
+    lines,
+    figures: {
+      oursMaxBytes: Math.max(...oursGrowth.flat()),
+      oursSpreadBytes: Math.max(...oursGrowth.map(growth => Math.max(...growth) - Math.min(...growth)))
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import { createConnectionTracker } from '@cm/state'
-import { seededRandom, usedBytes } from '../harness.ts'
+import { formatNs, rowNamed, seededRandom, usedBytes } from '../harness.ts'
 import type { BenchSuite, BenchTask } from '../harness.ts'
 import type { ConnectionTracker, Direction } from '@cm/state'
 
@@ -200,7 +200,7 @@ export const stateSuite: BenchSuite = {
   report: () => {
     const gc = (globalThis as { gc?: () => void }).gc
     if (gc === undefined) {
-      return ['Memory: run with NODE_OPTIONS=--expose-gc to measure memory per connection.']
+      return { lines: ['Memory: run with NODE_OPTIONS=--expose-gc to measure memory per connection.'] }
     }
     const measure = (withPeer: boolean): number => {
       // Only the inputs the tracker keeps are made, and they stay alive throughout, so that
@@ -221,13 +221,32 @@ export const stateSuite: BenchSuite = {
     }
     const identified = measure(true)
     const anonymous = measure(false)
-    return [
-      '',
-      `Memory per open connection, ${HELD.toLocaleString('en')} held, each from its own host (the heap and typed arrays; inputs allocated beforehand, not counted):`,
-      `- identified (distinct peer per connection): ${Math.round(identified)} bytes`,
-      `- no peer yet: ${Math.round(anonymous)} bytes`
-    ]
-  }
+    return {
+      lines: [
+        '',
+        `Memory per open connection, ${HELD.toLocaleString('en')} held, each from its own host (the heap and typed arrays; inputs allocated beforehand, not counted):`,
+        `- identified (distinct peer per connection): ${Math.round(identified)} bytes`,
+        `- no peer yet: ${Math.round(anonymous)} bytes`
+      ],
+      figures: { identified, anonymous }
+    }
+  },
+  targets: [{
+    package: '@cm/state',
+    target: 'memory per open connection under 1 KB (100,000 held)',
+    evaluate: ({ figures }) => {
+      const identified = figures['identified'] ?? Number.NaN
+      return { measured: `${Math.round(identified)} bytes identified, ${Math.round(figures['anonymous'] ?? Number.NaN)} with no peer`, met: identified < 1_024 }
+    }
+  }, {
+    package: '@cm/state',
+    target: 'add and transitions: median under 1 µs (100,000 held)',
+    evaluate: ({ rows }) => {
+      const names = ['tracker.add() (remote IP given, no peer yet)', 'tracker.add() with a new peer', 'tracker.add() with a peer that has a connection', 'tracker.open()', 'tracker.closing()', 'tracker.close() (from open)']
+      const slowest = names.map(name => rowNamed(rows, name)).reduce((worst, row) => row.medianNs > worst.medianNs ? row : worst)
+      return { measured: `slowest: ${slowest.task}, ${formatNs(slowest.medianNs)}`, met: slowest.medianNs < 1_000 }
+    }
+  }]
 }
 
 interface NaiveConnection {
@@ -323,5 +342,16 @@ export const stateCountSuite: BenchSuite = {
       }
     }
     return [...tasks, ...libp2pTasks]
-  }
+  },
+  targets: [{
+    package: '@cm/state',
+    target: 'count query against a naive filter at 1,000 / 10,000 / 100,000',
+    evaluate: ({ rows }) => {
+      const sizes = ['1,000', '10,000', '100,000'].map(label => ({ count: rowNamed(rows, `tracker.count(), n=${label}`).medianNs, filter: rowNamed(rows, `naive filter over an array, n=${label}`).medianNs }))
+      return {
+        measured: `count ${sizes.map(size => formatNs(size.count)).join(' / ')}; the filter ${sizes.map(size => formatNs(size.filter)).join(' / ')}`,
+        met: sizes.every(size => size.count * 10 < size.filter)
+      }
+    }
+  }]
 }

@@ -2,6 +2,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createConnectionManager } from '@cm/manager'
 import { tcp } from '@cm/manager/tcp'
+import type { BenchSuite, SuiteReport } from '../harness.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 
@@ -11,11 +12,6 @@ import type { Socket } from 'node:net'
  * grow per connection: after two steps of warm-up the heap must stay flat (within 1 MiB).
  * Clients in a process of their own. Needs `--expose-gc` (`NODE_OPTIONS=--expose-gc`).
  */
-export const SOAK = {
-  name: 'soak',
-  description: '200,000 upgraded inbound connections and 50,000 dials through one manager, heap after GC at ten checkpoints'
-} as const
-
 const INBOUND = 200_000
 const DIALS = 50_000
 const STEPS = 10
@@ -24,7 +20,7 @@ const DIAL_PORTS = 10
 const FLAT_BYTES = 2 ** 20
 
 class SoakClients {
-  readonly #child: ChildProcess = fork(fileURLToPath(new URL('./support/soak-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  readonly #child: ChildProcess = fork(fileURLToPath(new URL('../support/soak-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 
   async #ask<T> (job: object): Promise<T> {
     return await new Promise(resolve => {
@@ -64,8 +60,7 @@ function heapAfterGc (): number {
   return process.memoryUsage().heapUsed
 }
 
-/** Runs the soak and returns the report's lines. */
-export async function runSoak (): Promise<string[]> {
+async function runSoak (): Promise<SuiteReport> {
   const clients = new SoakClients()
   const manager = createConnectionManager({
     transport: tcp({ backlog: 1024 }),
@@ -106,11 +101,27 @@ export async function runSoak (): Promise<string[]> {
   if (served !== INBOUND || dialled !== DIALS) {
     throw new Error(`soak: ${served} of ${INBOUND} inbound connections served, ${dialled} of ${DIALS} dials made`)
   }
-  return [
-    `| step | inbound connections | dials | heap after GC (MiB) |`,
-    `| ---: | ---: | ---: | ---: |`,
-    ...checkpoints.map((bytes, index) => `| ${index + 1} | ${((index + 1) * INBOUND / STEPS).toLocaleString('en-US')} | ${((index + 1) * DIALS / STEPS).toLocaleString('en-US')} | ${mib(bytes)} |`),
-    '',
-    `${served.toLocaleString('en-US')} upgraded inbound connections and ${dialled.toLocaleString('en-US')} dials in ${seconds.toFixed(0)} s. After two steps of warm-up the heap after GC spans ${(spread / 1024).toFixed(0)} KiB (${spread <= FLAT_BYTES ? 'flat: within' : 'NOT flat: over'} 1 MiB).`
-  ]
+  return {
+    lines: [
+      '| step | inbound connections | dials | heap after GC (MiB) |',
+      '| ---: | ---: | ---: | ---: |',
+      ...checkpoints.map((bytes, index) => `| ${index + 1} | ${((index + 1) * INBOUND / STEPS).toLocaleString('en-US')} | ${((index + 1) * DIALS / STEPS).toLocaleString('en-US')} | ${mib(bytes)} |`),
+      '',
+      `${served.toLocaleString('en-US')} upgraded inbound connections and ${dialled.toLocaleString('en-US')} dials in ${seconds.toFixed(0)} s. After two steps of warm-up the heap after GC spans ${(spread / 1024).toFixed(0)} KiB.`
+    ],
+    figures: { spreadBytes: spread }
+  }
+}
+
+export const soakSuite: BenchSuite = {
+  name: 'soak',
+  description: '200,000 upgraded inbound connections and 50,000 dials through one manager, heap after GC at ten steps',
+  baseline: '',
+  tasks: () => [],
+  report: runSoak,
+  targets: [{
+    package: '@cm/manager',
+    target: 'heap after GC flat within 1 MiB after warm-up, over 200,000 upgraded inbound connections and 50,000 dials',
+    evaluate: ({ figures }) => ({ measured: `spans ${((figures['spreadBytes'] ?? Number.NaN) / 1024).toFixed(0)} KiB`, met: (figures['spreadBytes'] ?? Number.POSITIVE_INFINITY) <= FLAT_BYTES })
+  }]
 }

@@ -1,6 +1,8 @@
 import {
   changedOptions,
   CmError,
+  gateOptionsFrom,
+  rateLimiterOptionsFrom,
   readMultiaddr,
   resolveConfig,
   SafeEventEmitter,
@@ -109,14 +111,7 @@ export class ConnectionManager<Raw> {
       events: this.events,
       ...(init.onListenerError === undefined ? {} : { onListenerError: init.onListenerError })
     })
-    this.gate = createGate({
-      denyList: config.denyList,
-      allowList: config.allowList,
-      trustedList: config.trustedList,
-      denyListDirection: config.denyListDirection,
-      allowListDirection: config.allowListDirection,
-      clock: this.#clock
-    })
+    this.gate = createGate({ ...gateOptionsFrom(config), clock: this.#clock })
     this.#limiter = this.#createLimiter(config)
     this.#pruner = new Pruner<Candidate>({
       config,
@@ -522,7 +517,7 @@ export class ConnectionManager<Raw> {
   }
 
   #createLimiter (config: ConnectionConfig): RateLimiter {
-    return createRateLimiter({ threshold: config.inboundConnectionThreshold, ...config.rateLimit, clock: this.#clock })
+    return createRateLimiter({ ...rateLimiterOptionsFrom(config), clock: this.#clock })
   }
 
   #acceptOutcome (entry: Entry<Raw>, opened: boolean): AcceptResult<Raw> {

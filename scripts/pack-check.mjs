@@ -5,7 +5,8 @@
 // (plus the sibling @cm tarballs it declares, and its other dependencies and its peer
 // dependencies from the registry) into an empty temporary project; import it from plain ESM JavaScript and run a smoke
 // test (scripts/pack-smoke/<name>.mjs) that calls it; type-check the same code as
-// TypeScript with `tsc --noEmit`; and run `publint --strict` on the package.
+// TypeScript with `tsc --noEmit`; run `publint --strict` on the package; and check that the
+// tarball carries the repository's LICENSE, byte for byte.
 //
 // Usage: node scripts/pack-check.mjs [name...]   (default: every package)
 import { execFileSync } from 'node:child_process'
@@ -68,6 +69,11 @@ for (const pkg of selected) {
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: `pack-check-${pkg.name}`, private: true, type: 'module' }, null, 2))
     const installs = [tarballs.get(name), ...[...siblingsOf(name)].map(sibling => tarballs.get(sibling)), `@types/node@${typesNode}`]
     run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', ...installs], { cwd: project })
+
+    // The licence ships in every tarball, and it is the repository's.
+    const licence = join(project, 'node_modules', ...name.split('/'), 'LICENSE')
+    if (!existsSync(licence)) throw new Error('the tarball has no LICENSE')
+    if (readFileSync(licence, 'utf8') !== readFileSync(join(root, 'LICENSE'), 'utf8')) throw new Error('the tarball\'s LICENSE differs from the repository\'s')
 
     // Only the package and what it declares may be present.
     const installed = readdirSync(join(project, 'node_modules', '@cm'))

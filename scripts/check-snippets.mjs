@@ -95,7 +95,11 @@ const rootReadme = join(root, 'README.md')
 const rootText = readFileSync(rootReadme, 'utf8')
 const rootOptions = tsconfigFence(rootText, rootReadme)
 if (rootOptions !== undefined) advised.set(rootReadme, rootOptions)
-for (const fence of fences(rootText)) sources.push({ file: rootReadme, group: rootOptions === undefined ? undefined : rootReadme, ...fence })
+for (const fence of fences(rootText)) sources.push({ file: rootReadme, ...fence })
+// The root README's advice covers every snippet whose package README gives none of its own.
+for (const source of sources) {
+  if (source.group === undefined && rootOptions !== undefined) source.group = rootReadme
+}
 
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })

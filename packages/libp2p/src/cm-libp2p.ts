@@ -111,7 +111,10 @@ export interface CmServiceComponents {
   /** The node's event bus (the service follows `connection:open` on it). */
   readonly events: Pick<MonitoredNode, 'addEventListener' | 'removeEventListener'>
   /** The node's connection manager (the service reads the open connections from it). */
-  readonly connectionManager: { getConnections(): Connection[] }
+  readonly connectionManager: {
+    /** The node's open connections. */
+    getConnections(): Connection[]
+  }
   /** The node's peer store (the pruner reads peers' tags from it). */
   readonly peerStore: PeerStore
 }

@@ -272,12 +272,13 @@ const CLOSE_REASON_OF: Readonly<Record<GateRefused['reason'], CloseReason>> = {
 
 /**
  * A js-libp2p `ConnectionGater` that decides with a `@cm/gate` gate and, for inbound
- * connections, a `@cm/rate-limit` limiter. Pass it as `connectionGater` to
- * `createLibp2p`. Each hook returns `true` to refuse, synchronously.
+ * connections, a `@cm/rate-limit` limiter and, with a monitor, the inbound connection
+ * limits. Pass it as `connectionGater` to `createLibp2p` ({@link cmLibp2p} does). Each hook
+ * returns `true` to refuse, synchronously.
  *
  * The decision rules are the gate's: deny wins, a non-empty allow list is exclusive,
- * trusted rules only mark (a trusted address skips the rate limiter), and the lists apply
- * in the directions they are set for. A rule that names a peer decides once the peer is
+ * trusted rules only mark (a trusted address skips the pending limit, the rate limiter and
+ * `maxConnections`), and the lists apply in the directions they are set for. A rule that names a peer decides once the peer is
  * known:
  *
  * | hook | checks |
@@ -285,7 +286,7 @@ const CLOSE_REASON_OF: Readonly<Record<GateRefused['reason'], CloseReason>> = {
  * | `denyDialPeer(peer)` | refuses a peer denied whatever its address (a deny rule naming the peer alone); the allow list waits for the address |
  * | `denyDialMultiaddr(address)` | the address and its `/p2p/` peer, outbound |
  * | `denyOutboundConnection(peer, connection)` | the remote address and peer, outbound |
- * | `denyInboundConnection(connection)` | the remote address, inbound; then the rate limit by remote IP unless trusted |
+ * | `denyInboundConnection(connection)` | the remote address, inbound; then, unless trusted, the pending limit, the rate limit by remote IP and `maxConnections` |
  * | `denyInboundEncryptedConnection(peer, connection)`, `denyOutboundEncryptedConnection(…)` | the remote address and the peer proven by the handshake |
  * | `denyInboundRelayedConnection(relay, peer)` | refuses a peer denied whatever its address; its relayed connection then meets `denyInboundConnection` |
  *

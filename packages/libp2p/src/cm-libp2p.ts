@@ -291,7 +291,7 @@ export function cmLibp2p (config: Libp2pConfig = {}, init: CmLibp2pInit = {}): C
   const gaterConfig = pick(settings, GATER_OPTIONS.filter(name => !(GATE_OPTIONS as readonly string[]).includes(name)))
   const gater = cmGater({ gate, config: gaterConfig, monitor, onListenerError: passed.onError })
   const prunerConfig = pick(settings, PRUNER_OPTIONS.filter(name => passed.strategy === undefined || name !== 'pruneStrategy'))
-  const pruning = createNodePruner({ monitor, gate: gater.gate, config: prunerConfig, strategy: passed.strategy, onError: passed.onError })
+  const pruning = createNodePruner({ monitor, gate, config: prunerConfig, strategy: passed.strategy, onError: passed.onError })
   let made = false
 
   return {

@@ -148,6 +148,7 @@ export const GATER_OPTIONS = Object.keys({
   maxConnections: true
 } satisfies Record<keyof GaterConfig, true>) as Array<keyof GaterConfig>
 const GATER_OPTION_SET: ReadonlySet<string> = new Set(GATER_OPTIONS)
+/** The options of {@link GaterConfig} that build the gate, the limiter, and the counted limits. */
 export const GATE_OPTIONS = ['allowList', 'denyList', 'trustedList', 'allowListDirection', 'denyListDirection'] as const
 const LIMITER_OPTIONS = ['inboundConnectionThreshold', 'rateLimit'] as const
 const COUNTED_OPTIONS = ['maxIncomingPendingConnections', 'maxConnections'] as const
@@ -278,8 +279,8 @@ const CLOSE_REASON_OF: Readonly<Record<GateRefused['reason'], CloseReason>> = {
  *
  * The decision rules are the gate's: deny wins, a non-empty allow list is exclusive,
  * trusted rules only mark (a trusted address skips the pending limit, the rate limiter and
- * `maxConnections`), and the lists apply in the directions they are set for. A rule that names a peer decides once the peer is
- * known:
+ * `maxConnections`), and the lists apply in the directions they are set for. A rule that
+ * names a peer decides once the peer is known:
  *
  * | hook | checks |
  * | --- | --- |

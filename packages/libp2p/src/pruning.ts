@@ -131,7 +131,7 @@ const reportToConsole: ListenerErrorHandler = (error, event) => {
  * js-libp2p's own connection manager keeps running beside it: it refuses inbound
  * connections beyond its own `maxConnections` and prunes above it. Give js-libp2p a
  * higher `maxConnections` than this pruner's, so that this pruner decides which
- * connections go.
+ * connections go ({@link cmLibp2p} raises it out of the way).
  *
  * @example
  * ```ts

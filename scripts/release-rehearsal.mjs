@@ -5,9 +5,10 @@
 // 1. Starts Verdaccio 6.8 (it runs on Node 20; 6.10 needs Node 22) on 127.0.0.1, on a free
 //    port, with its config and storage in a temporary folder and no uplink: @cm packages
 //    can only come from what this script publishes.
-// 2. Copies the working tree (the files git tracks or would track) to a scratch folder,
-//    versions it with changesets (`changeset version`: the first release is 0.1.0), builds
-//    it, and publishes every public package to Verdaccio with `pnpm publish -r`.
+// 2. Copies the working tree (the files git tracks or would track, and the packages' dist
+//    folders when all are built) to a scratch folder, versions it with changesets
+//    (`changeset version`: the first release is 0.1.0), and publishes every public package
+//    to Verdaccio with `pnpm publish -r`.
 // 3. In empty projects whose .npmrc sends the @cm scope to Verdaccio (everything else comes
 //    from the public registry): `npm install @cm/gate` alone, `npm install @cm/rate-limit`
 //    alone, `npm install @cm/manager` (its @cm dependencies come from the registry), and
@@ -22,7 +23,7 @@
 // folder and reused (CM_REHEARSAL_CACHE, default <tmp>/cm-release-rehearsal); CM_NODE22_BIN
 // names a folder holding a Node 22 binary to use instead.
 //
-// Usage: node scripts/release-rehearsal.mjs   (or pnpm release:rehearse)
+// Usage: pnpm release:rehearse   (builds the packages, then runs this script)
 import { execFileSync, spawn } from 'node:child_process'
 import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -198,7 +199,15 @@ try {
   const wrong = released.filter(manifest => manifest.version !== FIRST_RELEASE)
   if (wrong.length > 0) throw new Error(`not at ${FIRST_RELEASE} after changeset version: ${wrong.map(manifest => `${manifest.name}@${manifest.version}`).join(', ')}`)
   console.log(`${released.map(manifest => manifest.name).join(', ')}: ${FIRST_RELEASE}`)
-  await run('pnpm', ['--recursive', '--filter=./packages/*', '--reporter=append-only', 'run', 'build'], { cwd: scratch })
+  // The packages as built in the working tree (`pnpm release:rehearse` builds them first, as
+  // `pnpm release` does before it publishes); built in the scratch copy when they are not.
+  const dirs = readdirSync(join(scratch, 'packages'))
+  if (dirs.every(dir => existsSync(join(root, 'packages', dir, 'dist')))) {
+    for (const dir of dirs) cpSync(join(root, 'packages', dir, 'dist'), join(scratch, 'packages', dir, 'dist'), { recursive: true })
+    console.log('the packages\' dist folders, as built in the working tree')
+  } else {
+    await run('pnpm', ['--recursive', '--filter=./packages/*', '--reporter=append-only', 'run', 'build'], { cwd: scratch })
+  }
 
   step('pnpm publish -r to Verdaccio')
   writeFileSync(join(scratch, '.npmrc'), `${scopeToRegistry}//127.0.0.1:${port}/:_authToken=${token}\n`)

@@ -11,7 +11,8 @@
 // A README that tells users which compiler options to use does so in a ```json tsconfig
 // fence; the snippets of that README (and of its package's `@example` blocks) are then
 // checked a second time with exactly those options, as a user would compile them (only
-// `noEmit` is added), so that the advice cannot rot either.
+// `noEmit` is added), so that the advice cannot rot either. The root README's fence covers
+// the packages whose README has none.
 //
 // Usage: node scripts/check-snippets.mjs
 import { execFileSync } from 'node:child_process'

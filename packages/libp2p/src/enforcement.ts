@@ -74,7 +74,8 @@ export function ownOptions (adapter: string, own: ReadonlySet<string>, config: u
 }
 
 /**
- * Records that an option is refused, and why, naming the part that enforces it.
+ * Records that an option is refused, and why (for an option another part enforces, the
+ * sentence names that part).
  *
  * @param name - the option's path
  * @param why - the rest of the sentence, after the option's name (`is not enforced by …`)
@@ -82,7 +83,7 @@ export function ownOptions (adapter: string, own: ReadonlySet<string>, config: u
  * @param problems - receives the problem
  */
 export function refuse (name: string, why: string, value: unknown, problems: ProblemCollector): void {
-  problems.addProblem({ path: name, expected: 'no such option here', received: describeValue(value), message: `\`${name}\` ${why}` })
+  problems.addProblem({ path: name, expected: 'not given here', received: describeValue(value), message: `\`${name}\` ${why}` })
 }
 
 /**

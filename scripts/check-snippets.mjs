@@ -8,6 +8,12 @@
 // and the lot is checked by tsc with the repository's strict settings. A fence marked
 // ```ts nocheck is skipped (for fragments that cannot stand alone; use sparingly).
 //
+// A README that tells users which compiler options to use does so in a ```json tsconfig
+// fence; the snippets of that README (and of its package's `@example` blocks) are then
+// checked a second time with exactly those options, as a user would compile them (only
+// `noEmit` is added), so that the advice cannot rot either. The root README's fence covers
+// the packages whose README has none.
+//
 // Usage: node scripts/check-snippets.mjs
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -44,6 +50,15 @@ function fences (text, lineOffset = 0) {
   return found
 }
 
+/** The compiler options of the ```json tsconfig fence in Markdown text, if there is one. */
+function tsconfigFence (text, file) {
+  const match = /^```json tsconfig\s*\n([\s\S]*?)^```\s*$/m.exec(text)
+  if (match === null) return undefined
+  const options = JSON.parse(match[1]).compilerOptions
+  if (typeof options !== 'object' || options === null) throw new Error(`${file}: the tsconfig fence has no compilerOptions`)
+  return options
+}
+
 /** ```ts fences inside `@example` blocks of TSDoc comments. */
 function exampleFences (source) {
   const found = []
@@ -63,17 +78,29 @@ function exampleFences (source) {
 }
 
 const sources = []
+/** The compiler options a README gives its users, by README path (and its snippets' group). */
+const advised = new Map()
 for (const pkg of readdirSync(join(root, 'packages'))) {
   const dir = join(root, 'packages', pkg)
-  for (const file of walk(join(dir, 'src'), name => name.endsWith('.ts') && !name.endsWith('.d.ts'))) {
-    for (const fence of exampleFences(readFileSync(file, 'utf8'))) sources.push({ file, ...fence })
-  }
   const readme = join(dir, 'README.md')
-  if (existsSync(readme)) {
-    for (const fence of fences(readFileSync(readme, 'utf8'))) sources.push({ file: readme, ...fence })
+  const readmeText = existsSync(readme) ? readFileSync(readme, 'utf8') : ''
+  const options = tsconfigFence(readmeText, readme)
+  if (options !== undefined) advised.set(readme, options)
+  const group = options === undefined ? undefined : readme
+  for (const file of walk(join(dir, 'src'), name => name.endsWith('.ts') && !name.endsWith('.d.ts'))) {
+    for (const fence of exampleFences(readFileSync(file, 'utf8'))) sources.push({ file, group, ...fence })
   }
+  for (const fence of fences(readmeText)) sources.push({ file: readme, group, ...fence })
 }
-for (const fence of fences(readFileSync(join(root, 'README.md'), 'utf8'))) sources.push({ file: join(root, 'README.md'), ...fence })
+const rootReadme = join(root, 'README.md')
+const rootText = readFileSync(rootReadme, 'utf8')
+const rootOptions = tsconfigFence(rootText, rootReadme)
+if (rootOptions !== undefined) advised.set(rootReadme, rootOptions)
+for (const fence of fences(rootText)) sources.push({ file: rootReadme, ...fence })
+// The root README's advice covers every snippet whose package README gives none of its own.
+for (const source of sources) {
+  if (source.group === undefined && rootOptions !== undefined) source.group = rootReadme
+}
 
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
@@ -101,17 +128,36 @@ writeFileSync(join(out, 'tsconfig.json'), JSON.stringify({
   include: ['*.ts']
 }, null, 2))
 
-try {
-  execFileSync(process.execPath, [tsc, '-p', join(out, 'tsconfig.json'), '--pretty', 'false'], { encoding: 'utf8', stdio: 'pipe' })
-} catch (error) {
-  const report = String(error.stdout ?? '') + String(error.stderr ?? '')
-  const mapped = report.split('\n').filter(Boolean).map(line => {
-    const match = /^(snippet-\d+\.ts)\((\d+),(\d+)\): (.*)$/.exec(line.replace(/^.*\.snippets\//, ''))
-    if (match === null) return line
-    const snippet = origin.get(match[1])
-    return `${relative(root, snippet.file)}:${snippet.line + Number(match[2]) - 1}: ${match[4]}`
-  })
-  console.error(`Snippets that do not type-check:\n${mapped.join('\n')}`)
+/** Runs tsc on a project; returns its report mapped back to the documents, or '' when it passes. */
+function check (project) {
+  try {
+    execFileSync(process.execPath, [tsc, '-p', project, '--pretty', 'false'], { encoding: 'utf8', stdio: 'pipe' })
+    return ''
+  } catch (error) {
+    const report = String(error.stdout ?? '') + String(error.stderr ?? '')
+    return report.split('\n').filter(Boolean).map(line => {
+      const match = /^(?:\.\.\/)?(snippet-\d+\.ts)\((\d+),(\d+)\): (.*)$/.exec(line.replace(/^.*\.snippets\//, ''))
+      if (match === null) return line
+      const snippet = origin.get(match[1])
+      return `${relative(root, snippet.file)}:${snippet.line + Number(match[2]) - 1}: ${match[4]}`
+    }).join('\n')
+  }
+}
+
+const failures = []
+const strict = check(join(out, 'tsconfig.json'))
+if (strict !== '') failures.push(`with the repository's settings:\n${strict}`)
+// Each README's own advice, verbatim (plus noEmit), over its snippets.
+for (const [readme, compilerOptions] of advised) {
+  const names = [...origin].filter(([, snippet]) => snippet.group === readme).map(([name]) => `../${name}`)
+  const dir = join(out, `advised-${relative(root, readme).replace(/[/\\.]/g, '-')}`)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, noEmit: true }, files: names }, null, 2))
+  const report = check(join(dir, 'tsconfig.json'))
+  if (report !== '') failures.push(`with the compiler options ${relative(root, readme)} gives:\n${report}`)
+}
+if (failures.length > 0) {
+  console.error(`Snippets that do not type-check ${failures.join('\n')}`)
   process.exit(1)
 }
-console.log(`${sources.length} snippets type-check (from @example blocks and READMEs).`)
+console.log(`${sources.length} snippets type-check (from @example blocks and READMEs), ${[...origin.values()].filter(snippet => snippet.group !== undefined).length} of them also with the compiler options their README gives (${[...advised.keys()].map(readme => relative(root, readme)).join(', ')}).`)

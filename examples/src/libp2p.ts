@@ -1,32 +1,32 @@
 /**
- * Example: @cm guarding a real js-libp2p node (TCP, noise, yamux) on loopback. The guard
- * refuses a denied peer in both directions, rate limits a flood of connections from one
- * host, prunes a peer down to one connection, and reports it all through its monitor.
- * Exits with status 1 if anything did not happen as expected.
+ * Example: @cm guarding a real js-libp2p node (TCP, noise, yamux) on loopback, set up with
+ * one call, `cmLibp2p(config)`. The guard refuses a denied peer in both directions, rate
+ * limits a flood of connections from one host, prunes a peer down to one connection, and
+ * reports it all through its monitor. Exits with status 1 if anything did not happen as
+ * expected.
  *
  * Run: pnpm --filter @cm/examples libp2p
  */
 // Node 20 only: js-libp2p 3 needs Node 22's Promise.withResolvers (see the file).
 import '../../scripts/promise-with-resolvers.mjs'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { cmGater, createNodeMonitor, createNodePruner } from '@cm/libp2p'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { cmLibp2p } from '@cm/libp2p'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import type { ConnectionGater, Libp2p } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
+import type { Libp2p, ServiceMap } from '@libp2p/interface'
 
 const started = performance.now()
 
-async function makeNode (connectionGater?: ConnectionGater): Promise<Libp2p> {
+async function makeNode<T extends ServiceMap = ServiceMap> (options: Libp2pOptions<T> = {}): Promise<Libp2p<T>> {
   return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionMonitor: { enabled: false },
-    // Leave inbound rate limiting to the gater, and let our pruner act below js-libp2p's limit.
-    connectionManager: { inboundConnectionThreshold: Number.MAX_SAFE_INTEGER, maxConnections: 100, reconnectRetries: 0 },
-    ...(connectionGater === undefined ? {} : { connectionGater })
+    ...options
   })
 }
 
@@ -41,20 +41,19 @@ const mallory = await makeNode()
 const alice = await makeNode()
 const flooders = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(async () => await makeNode()))
 
-// The guard: a deny list with Mallory's peer ID, 5 connection attempts per second per
-// host (a burst of 5 at most), a monitor fed by the gater, and one connection per peer.
-const monitor = createNodeMonitor()
-const gater = cmGater({
-  config: { denyList: [mallory.peerId.toString(), '198.51.100.0/24'], inboundConnectionThreshold: 5 },
-  monitor
-})
+// The guard, from one ConnectionConfig: a deny list with Mallory's peer ID, 5 connection
+// attempts per second per host (a burst of 5 at most), and one connection per peer.
+const guard = await makeNode(cmLibp2p({
+  denyList: [mallory.peerId.toString(), '198.51.100.0/24'],
+  inboundConnectionThreshold: 5,
+  maxConnections: 50,
+  maxConnectionsPerPeer: 1
+}))
+const { gater, monitor, pruning } = guard.services.cm
 gater.events.addEventListener('connection:deny', event => {
   const { hook, reason, peer, address } = event.detail
   console.log(`      deny  ${hook}: ${reason} (${peer === undefined ? address : `peer ${peer.slice(-8)}`})`)
 })
-const guard = await makeNode(gater)
-monitor.start(guard)
-const pruning = createNodePruner({ monitor, gate: gater.gate, config: { maxConnections: 50, maxConnectionsPerPeer: 1 } })
 let pruned = 0
 pruning.events.addEventListener('connection:prune', event => {
   for (const { connection, reason } of event.detail.closed) {
@@ -95,8 +94,6 @@ try {
   check(snapshot.closed.byReason.denied === 1 && snapshot.closed.byReason.pruned === 1, 'the monitor recorded one denial after the handshake and one prune')
   console.log(`gater: ${JSON.stringify(gater.stats())}`)
 } finally {
-  await pruning.stop()
-  monitor.stop()
   await Promise.all([guard, alice, mallory, ...flooders].map(async node => { await node.stop() }))
 }
 

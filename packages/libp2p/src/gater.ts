@@ -1,9 +1,10 @@
-import { readMultiaddr, resolveConfig, resolveOptions, ProblemCollector, SafeEventEmitter } from '@cm/config'
+import { readMultiaddr, resolveOptions, ProblemCollector, SafeEventEmitter } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { createRateLimiter } from '@cm/rate-limit'
+import { ownOptions, refuse, resolveOwnOptions } from './enforcement.ts'
 import { NodeMonitor } from './monitor.ts'
 import type { ConnectionConfigInit, ListenerErrorHandler, OptionRule, OptionsSchema, TypedEventTarget } from '@cm/config'
-import type { Gate, GateDirection, GateVerdict } from '@cm/gate'
+import type { Gate, GateDirection, GateRefused, GateVerdict } from '@cm/gate'
 import type { RateLimiter } from '@cm/rate-limit'
 import type { CloseReason } from '@cm/state'
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
@@ -13,7 +14,9 @@ type Multiaddr = MultiaddrConnection['remoteAddr']
 
 /**
  * Why the gater refused: the gate's reasons (`'deny-list'`, `'not-allow-listed'`,
- * `'invalid-address'`) or `'rate-limit'` (the rate limiter refused an inbound attempt).
+ * `'invalid-address'`), `'rate-limit'` (the rate limiter refused an inbound attempt),
+ * `'pending-limit'` (`maxIncomingPendingConnections` inbound connections were still
+ * upgrading) or `'max-connections'` (the node held `maxConnections` connections).
  *
  * @example
  * ```ts
@@ -22,7 +25,7 @@ type Multiaddr = MultiaddrConnection['remoteAddr']
  * const reason: GaterDenyReason = 'rate-limit'
  * ```
  */
-export type GaterDenyReason = 'deny-list' | 'not-allow-listed' | 'invalid-address' | 'rate-limit'
+export type GaterDenyReason = 'deny-list' | 'not-allow-listed' | 'invalid-address' | 'rate-limit' | 'pending-limit' | 'max-connections'
 
 /**
  * The hooks of js-libp2p's `ConnectionGater` that {@link CmGater} implements.
@@ -113,8 +116,47 @@ export interface GaterStats {
 }
 
 /**
+ * The `@cm/config` options {@link cmGater} enforces, and only those: the lists and their
+ * directions (the gate), `inboundConnectionThreshold` and `rateLimit` (the rate limiter),
+ * and, with a `monitor` to count with, `maxIncomingPendingConnections` and `maxConnections`
+ * for inbound connections. Any other option is refused with an error naming the part that
+ * enforces it (`createNodePruner`, the monitor, or js-libp2p through {@link cmLibp2p}).
+ *
+ * @example
+ * ```ts
+ * import { cmGater, createNodeMonitor } from '@cm/libp2p'
+ * import type { GaterConfig } from '@cm/libp2p'
+ *
+ * const config: GaterConfig = { denyList: ['203.0.113.0/24'], inboundConnectionThreshold: 5, maxConnections: 100 }
+ * const gater = cmGater({ config, monitor: createNodeMonitor() })
+ * ```
+ */
+export type GaterConfig = Pick<ConnectionConfigInit,
+  | 'allowList' | 'denyList' | 'trustedList' | 'allowListDirection' | 'denyListDirection'
+  | 'inboundConnectionThreshold' | 'rateLimit' | 'maxIncomingPendingConnections' | 'maxConnections'>
+
+/** The names of the options in {@link GaterConfig}, every one (the `satisfies` checks it). */
+export const GATER_OPTIONS = Object.keys({
+  allowList: true,
+  denyList: true,
+  trustedList: true,
+  allowListDirection: true,
+  denyListDirection: true,
+  inboundConnectionThreshold: true,
+  rateLimit: true,
+  maxIncomingPendingConnections: true,
+  maxConnections: true
+} satisfies Record<keyof GaterConfig, true>) as Array<keyof GaterConfig>
+const GATER_OPTION_SET: ReadonlySet<string> = new Set(GATER_OPTIONS)
+/** The options of {@link GaterConfig} that build the gate, the limiter, and the counted limits. */
+export const GATE_OPTIONS = ['allowList', 'denyList', 'trustedList', 'allowListDirection', 'denyListDirection'] as const
+const LIMITER_OPTIONS = ['inboundConnectionThreshold', 'rateLimit'] as const
+const COUNTED_OPTIONS = ['maxIncomingPendingConnections', 'maxConnections'] as const
+
+/**
  * Options of {@link cmGater}. Give the parts (`gate`, `rateLimiter`), or a `config` to
- * build them from; a part given explicitly wins over the config.
+ * build them from; an option of `config` that a part given explicitly would leave unused
+ * is refused.
  *
  * @example
  * ```ts
@@ -126,6 +168,7 @@ export interface GaterStats {
  * const init: GaterInit = {
  *   gate: createGate({ denyList: ['10.0.0.0/8'] }),
  *   rateLimiter: createRateLimiter({ threshold: 5 }),
+ *   config: { maxConnections: 200 }, // counted with the monitor
  *   monitor: createNodeMonitor()
  * }
  * const gater = cmGater(init)
@@ -150,16 +193,21 @@ export interface GaterInit {
    */
   readonly rateLimiter?: RateLimiter | undefined
   /**
-   * `@cm/config` options to build the gate (from `denyList`, `allowList`, `trustedList`,
-   * `denyListDirection`, `allowListDirection`) and the rate limiter (from
-   * `inboundConnectionThreshold` and `rateLimit`) from; validated by `resolveConfig`
-   * (every problem at once). Other options are validated and ignored.
+   * The `@cm/config` options the gater enforces ({@link GaterConfig}), validated with
+   * `@cm/config`'s rules (every problem at once): the gate is built from the lists and
+   * their directions (unless `gate` is given), the rate limiter from
+   * `inboundConnectionThreshold` and `rateLimit` (unless `rateLimiter` is given), and, when
+   * a `monitor` is given, inbound connections are refused beyond
+   * `maxIncomingPendingConnections` (default 10) still upgrading or `maxConnections`
+   * (default 300) held, trusted addresses exempt, as `@cm/manager` does. Options not given
+   * take their `@cm/config` defaults.
    */
-  readonly config?: ConnectionConfigInit | undefined
+  readonly config?: GaterConfig | undefined
   /**
    * A monitor to report connection attempts to, so that it tracks connections from their
    * first hook (pending) rather than from `connection:open`, and records refusals after
-   * the handshake as closes with reason `'denied'`.
+   * the handshake as closes with reason `'denied'`. With `config`, the connection limits are
+   * counted with it.
    */
   readonly monitor?: NodeMonitor | undefined
   /**
@@ -173,7 +221,7 @@ export interface GaterInit {
 interface ResolvedGaterInit {
   readonly gate: Gate | undefined
   readonly rateLimiter: RateLimiter | undefined
-  readonly config: ConnectionConfigInit | undefined
+  readonly config: GaterConfig | undefined
   readonly monitor: NodeMonitor | undefined
   readonly onListenerError: ListenerErrorHandler | undefined
 }
@@ -192,7 +240,7 @@ function methodsRule<T> (expected: string, methods: readonly string[]): OptionRu
 const GATER_SCHEMA: OptionsSchema<ResolvedGaterInit> = {
   gate: { default: undefined, rule: methodsRule<Gate>('a gate (an object with check() and checkPeer() methods)', ['check', 'checkPeer']) },
   rateLimiter: { default: undefined, rule: methodsRule<RateLimiter>('a rate limiter (an object with a tryAcquire() method)', ['tryAcquire']) },
-  config: { default: undefined, rule: methodsRule<ConnectionConfigInit>('an object of @cm/config options', []) },
+  config: { default: undefined, rule: methodsRule<GaterConfig>('an object of @cm/config options', []) },
   monitor: {
     default: undefined,
     rule: {
@@ -217,29 +265,29 @@ const GATER_SCHEMA: OptionsSchema<ResolvedGaterInit> = {
   }
 }
 
-const CLOSE_REASON_OF: Readonly<Record<GaterDenyReason, CloseReason>> = {
+const CLOSE_REASON_OF: Readonly<Record<GateRefused['reason'], CloseReason>> = {
   'deny-list': 'denied',
   'not-allow-listed': 'denied',
-  'invalid-address': 'denied',
-  'rate-limit': 'rate-limited'
+  'invalid-address': 'denied'
 }
 
 /**
  * A js-libp2p `ConnectionGater` that decides with a `@cm/gate` gate and, for inbound
- * connections, a `@cm/rate-limit` limiter. Pass it as `connectionGater` to
- * `createLibp2p`. Each hook returns `true` to refuse, synchronously.
+ * connections, a `@cm/rate-limit` limiter and, with a monitor, the inbound connection
+ * limits. Pass it as `connectionGater` to `createLibp2p` ({@link cmLibp2p} does). Each hook
+ * returns `true` to refuse, synchronously.
  *
  * The decision rules are the gate's: deny wins, a non-empty allow list is exclusive,
- * trusted rules only mark (a trusted address skips the rate limiter), and the lists apply
- * in the directions they are set for. A rule that names a peer decides once the peer is
- * known:
+ * trusted rules only mark (a trusted address skips the pending limit, the rate limiter and
+ * `maxConnections`), and the lists apply in the directions they are set for. A rule that
+ * names a peer decides once the peer is known:
  *
  * | hook | checks |
  * | --- | --- |
  * | `denyDialPeer(peer)` | refuses a peer denied whatever its address (a deny rule naming the peer alone); the allow list waits for the address |
  * | `denyDialMultiaddr(address)` | the address and its `/p2p/` peer, outbound |
  * | `denyOutboundConnection(peer, connection)` | the remote address and peer, outbound |
- * | `denyInboundConnection(connection)` | the remote address, inbound; then the rate limit by remote IP unless trusted |
+ * | `denyInboundConnection(connection)` | the remote address, inbound; then, unless trusted, the pending limit, the rate limit by remote IP and `maxConnections` |
  * | `denyInboundEncryptedConnection(peer, connection)`, `denyOutboundEncryptedConnection(…)` | the remote address and the peer proven by the handshake |
  * | `denyInboundRelayedConnection(relay, peer)` | refuses a peer denied whatever its address; its relayed connection then meets `denyInboundConnection` |
  *
@@ -270,8 +318,11 @@ export class CmGater implements ConnectionGater {
   /** `connection:deny` events, one per refusal. */
   readonly events: TypedEventTarget<GaterEvents>
 
-  readonly #denied: Record<GaterDenyReason, number> = { 'deny-list': 0, 'not-allow-listed': 0, 'invalid-address': 0, 'rate-limit': 0 }
+  readonly #denied: Record<GaterDenyReason, number> = { 'deny-list': 0, 'not-allow-listed': 0, 'invalid-address': 0, 'rate-limit': 0, 'pending-limit': 0, 'max-connections': 0 }
   #inboundAdmitted = 0
+  /** The inbound limits, counted with the monitor (only when `config` and `monitor` are given). */
+  readonly #maxPending: number
+  readonly #maxConnections: number
 
   /**
    * @param init - the gate, the rate limiter, or a config to build them from
@@ -280,8 +331,20 @@ export class CmGater implements ConnectionGater {
   constructor (init: GaterInit = {}) {
     const problems = new ProblemCollector()
     const options = resolveOptions(GATER_SCHEMA, init, problems)
+    const given = options.config === undefined ? undefined : ownOptions('cmGater', GATER_OPTION_SET, options.config, problems)
+    if (given !== undefined) {
+      const unused = (names: readonly string[], why: string): void => {
+        for (const name of names.filter(name => Object.hasOwn(given, name))) {
+          refuse(name, why, given[name], problems)
+          delete given[name]
+        }
+      }
+      if (options.gate !== undefined) unused(GATE_OPTIONS, 'is not used when `gate` is given: give it to the gate (`createGate`) instead')
+      if (options.rateLimiter !== undefined) unused(LIMITER_OPTIONS, 'is not used when `rateLimiter` is given: give it to the rate limiter (`createRateLimiter`) instead')
+      if (options.monitor === undefined) unused(COUNTED_OPTIONS, 'needs `monitor`: the gater counts connections with it')
+    }
+    const config = given === undefined ? undefined : resolveOwnOptions(GATER_OPTIONS, given, problems)
     problems.throwIfAny()
-    const config = options.config === undefined ? undefined : resolveConfig(options.config)
     this.gate = options.gate ?? createGate(config === undefined
       ? {}
       : {
@@ -295,6 +358,9 @@ export class CmGater implements ConnectionGater {
       ? undefined
       : createRateLimiter({ threshold: config.inboundConnectionThreshold, ...config.rateLimit }))
     this.monitor = options.monitor
+    const counted = config !== undefined && options.monitor !== undefined
+    this.#maxPending = counted ? config.maxIncomingPendingConnections : Number.POSITIVE_INFINITY
+    this.#maxConnections = counted ? config.maxConnections : Number.POSITIVE_INFINITY
     this.events = new SafeEventEmitter<GaterEvents>({ onListenerError: options.onListenerError })
   }
 
@@ -347,10 +413,12 @@ export class CmGater implements ConnectionGater {
   }
 
   /**
-   * Refuses an inbound connection, just accepted, whose remote address the gate refuses,
-   * or, unless the address is trusted, whose remote IP the rate limiter refuses. A relayed
-   * connection is checked by its peer and never charged to the relay's IP. Reports an
-   * admitted connection to the monitor.
+   * Refuses an inbound connection, just accepted, whose remote address the gate refuses;
+   * then, unless the address is trusted, when `maxIncomingPendingConnections` inbound
+   * connections are still upgrading, when the rate limiter refuses the remote IP, or when
+   * the node holds `maxConnections` connections (open, plus inbound ones upgrading), in
+   * `@cm/manager`'s order. A relayed connection is checked by its peer and never charged to
+   * the relay's IP. Reports an admitted connection to the monitor.
    *
    * @param maConn - the raw connection
    * @returns `true` to refuse
@@ -363,20 +431,24 @@ export class CmGater implements ConnectionGater {
     if (!verdict.allowed) {
       return this.#deny('denyInboundConnection', 'inbound', verdict, address, undefined)
     }
-    if (!verdict.trusted && ip !== undefined && this.rateLimiter !== undefined) {
-      const result = this.rateLimiter.tryAcquire(ip)
-      if (!result.allowed) {
-        this.#denied[result.reason]++
-        if (this.events.listenerCount('connection:deny') > 0) {
-          this.events.safeDispatchEvent('connection:deny', {
-            detail: { hook: 'denyInboundConnection', direction: 'inbound', address: address.toString(), reason: result.reason, retryAfterMs: result.retryAfterMs }
-          })
+    const monitor = this.monitor
+    if (!verdict.trusted) {
+      const pending = monitor?._limitedPendingInbound ?? 0
+      if (pending >= this.#maxPending) {
+        return this.#refuse('pending-limit', address, undefined)
+      }
+      if (ip !== undefined && this.rateLimiter !== undefined) {
+        const result = this.rateLimiter.tryAcquire(ip)
+        if (!result.allowed) {
+          return this.#refuse(result.reason, address, result.retryAfterMs)
         }
-        return true
+      }
+      if (monitor !== undefined && monitor.tracker.count({ state: 'open' }) + pending >= this.#maxConnections) {
+        return this.#refuse('max-connections', address, undefined)
       }
     }
     this.#inboundAdmitted++
-    this.monitor?._attempt('inbound', maConn, ip)
+    monitor?._attempt('inbound', maConn, ip, !verdict.trusted)
     return false
   }
 
@@ -456,6 +528,16 @@ export class CmGater implements ConnectionGater {
   #check (address: Multiaddr, ip: string | undefined, peer: string | undefined, direction: GateDirection): GateVerdict {
     const options = peer === undefined ? { direction } : { peer, direction }
     return ip === undefined ? this.gate.check(address, options) : this.gate.check(ip, options)
+  }
+
+  /** Counts and reports an inbound refusal that is not the gate's. */
+  #refuse (reason: Exclude<GaterDenyReason, 'deny-list' | 'not-allow-listed'>, address: Multiaddr, retryAfterMs: number | undefined): true {
+    this.#denied[reason]++
+    if (this.events.listenerCount('connection:deny') > 0) {
+      const detail: GaterDenyDetail = { hook: 'denyInboundConnection', direction: 'inbound', address: address.toString(), reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }
+      this.events.safeDispatchEvent('connection:deny', { detail })
+    }
+    return true
   }
 
   #deny (hook: GaterHook, direction: GateDirection, verdict: GateVerdict & { allowed: false }, address: Multiaddr | undefined, peer: string | undefined): true {

@@ -1,5 +1,6 @@
 import { clockRule, CONFIG_RULES, DEFAULT_CONFIG, ProblemCollector, resolveOptions, systemClock } from '@cm/config'
 import { ConnectionTracker } from '@cm/state'
+import { refuse } from './enforcement.ts'
 import type { AbortOptions, Clock, OptionRule, OptionsSchema } from '@cm/config'
 import type { CloseReason, ConnectionRecord, Direction, TrackerSnapshot } from '@cm/state'
 import type { Connection, Libp2pStatus, MultiaddrConnection, PeerStore } from '@libp2p/interface'
@@ -58,8 +59,9 @@ export interface NodeMonitorInit {
    */
   readonly clock?: Clock | undefined
   /**
-   * How many closed connections the tracker keeps (when the monitor makes the tracker).
-   * The same option and rule as `ConnectionConfig.connectionHistorySize`.
+   * How many closed connections the tracker keeps, when the monitor makes the tracker
+   * (refused with `tracker`). The same option and rule as
+   * `ConnectionConfig.connectionHistorySize`.
    *
    * @default 100
    */
@@ -170,6 +172,8 @@ export class NodeMonitor {
   readonly #closeTimeout: number
   /** Pending records, by the timeline object a raw connection shares with its connection. */
   readonly #pending = new WeakMap<object, number>()
+  /** The IDs of pending inbound records a gater counts against its limits (not trusted). */
+  readonly #limitedPending = new Set<number>()
   /** Open and closing connections, by record ID. */
   readonly #connections = new Map<number, Connection>()
   readonly #ids = new WeakMap<Connection, number>()
@@ -184,6 +188,9 @@ export class NodeMonitor {
   constructor (init: NodeMonitorInit = {}) {
     const problems = new ProblemCollector()
     const options = resolveOptions(MONITOR_SCHEMA, init, problems)
+    if (options.tracker !== undefined && init.connectionHistorySize !== undefined) {
+      refuse('connectionHistorySize', 'is not used when `tracker` is given: give it to the tracker instead', init.connectionHistorySize, problems)
+    }
     problems.throwIfAny()
     this.clock = options.clock
     this.tracker = options.tracker ?? new ConnectionTracker({ clock: options.clock, connectionHistorySize: options.connectionHistorySize })
@@ -243,6 +250,7 @@ export class NodeMonitor {
     this.#node?.removeEventListener('connection:open', this.#onOpen)
     this.#node = undefined
     this.#connections.clear()
+    this.#limitedPending.clear()
   }
 
   /**
@@ -354,7 +362,7 @@ export class NodeMonitor {
    *
    * @internal
    */
-  _attempt (direction: Direction, maConn: MultiaddrConnection, ip: string | undefined): number | undefined {
+  _attempt (direction: Direction, maConn: MultiaddrConnection, ip: string | undefined, limited = false): number | undefined {
     const known = this.#pending.get(maConn.timeline)
     if (known !== undefined || this.#node === undefined) {
       return known
@@ -362,6 +370,9 @@ export class NodeMonitor {
     const record = this.tracker.add({ direction, remoteAddress: maConn.remoteAddr, remoteIp: ip })
     const id = record.id
     this.#pending.set(maConn.timeline, id)
+    if (limited && direction === 'inbound') {
+      this.#limitedPending.add(id)
+    }
     const generation = this.#generation
     maConn.addEventListener('close', event => {
       if (generation === this.#generation) {
@@ -392,8 +403,19 @@ export class NodeMonitor {
   _refuse (maConn: MultiaddrConnection, reason: CloseReason): void {
     const id = this.#pending.get(maConn.timeline)
     if (id !== undefined) {
+      this.#limitedPending.delete(id)
       this.tracker.close(id, reason)
     }
+  }
+
+  /**
+   * How many inbound connections a gater admitted, not trusted, are still pending (the
+   * count its `maxIncomingPendingConnections` and `maxConnections` limits use). O(1).
+   *
+   * @internal
+   */
+  get _limitedPendingInbound (): number {
+    return this.#limitedPending.size
   }
 
   readonly #onOpen = (event: CustomEvent<Connection>): void => {
@@ -423,12 +445,14 @@ export class NodeMonitor {
     } else if (pending.peer === undefined) {
       this.tracker.identify(id, peer)
     }
+    this.#limitedPending.delete(id)
     this.#connections.set(id, connection)
     this.#ids.set(connection, id)
     this.tracker.open(id)
   }
 
   #closed (id: number, event: CloseDetail): void {
+    this.#limitedPending.delete(id)
     this.#connections.delete(id)
     if (this.tracker.get(id) !== undefined) {
       this.tracker.close(id, reasonOf(event, this.#node?.status === 'stopping'), event.error ?? undefined)

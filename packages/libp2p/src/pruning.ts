@@ -1,5 +1,6 @@
 import { InvalidConfigError, ProblemCollector, SafeEventEmitter } from '@cm/config'
 import { Pruner } from '@cm/pruner'
+import { ownOptions, refuse } from './enforcement.ts'
 import { NodeMonitor } from './monitor.ts'
 import type { ConnectionConfigInit, ListenerErrorHandler, TypedEventTarget } from '@cm/config'
 import type { Gate } from '@cm/gate'
@@ -38,6 +39,33 @@ export interface NodePrunerEvents {
 }
 
 /**
+ * The `@cm/config` options {@link createNodePruner} enforces, and only those:
+ * `maxConnections`, `maxConnectionsPerPeer`, `pruneStrategy`, `pruneGracePeriod`,
+ * `pruneLowWatermark` and `pruneHighWatermark`. Any other option is refused with an error
+ * naming the part that enforces it.
+ *
+ * @example
+ * ```ts
+ * import type { PrunerConfig } from '@cm/libp2p'
+ *
+ * const config: PrunerConfig = { maxConnections: 100, maxConnectionsPerPeer: 2, pruneStrategy: 'oldest' }
+ * ```
+ */
+export type PrunerConfig = Pick<ConnectionConfigInit,
+  'maxConnections' | 'maxConnectionsPerPeer' | 'pruneStrategy' | 'pruneGracePeriod' | 'pruneLowWatermark' | 'pruneHighWatermark'>
+
+/** The names of the options in {@link PrunerConfig}, every one (the `satisfies` checks it). */
+export const PRUNER_OPTIONS = Object.keys({
+  maxConnections: true,
+  maxConnectionsPerPeer: true,
+  pruneStrategy: true,
+  pruneGracePeriod: true,
+  pruneLowWatermark: true,
+  pruneHighWatermark: true
+} satisfies Record<keyof PrunerConfig, true>) as Array<keyof PrunerConfig>
+const PRUNER_OPTION_SET: ReadonlySet<string> = new Set(PRUNER_OPTIONS)
+
+/**
  * Options of {@link createNodePruner}.
  *
  * @example
@@ -56,14 +84,13 @@ export interface NodePrunerInit {
   /** The monitor whose node and tracker are pruned (started now or later). */
   readonly monitor: NodeMonitor
   /**
-   * `@cm/config` options for the pruner, validated by `resolveConfig`: it uses
-   * `maxConnections`, `maxConnectionsPerPeer`, `pruneStrategy`, `pruneGracePeriod`,
-   * `pruneLowWatermark` and `pruneHighWatermark`.
+   * The `@cm/config` options the pruner enforces ({@link PrunerConfig}), validated by
+   * `resolveConfig` (every problem at once, the relations between them included).
    *
    * @default the defaults of `@cm/config`
    */
-  readonly config?: ConnectionConfigInit | undefined
-  /** A custom strategy, which wins over `config.pruneStrategy` (see `@cm/pruner`). */
+  readonly config?: PrunerConfig | undefined
+  /** A custom strategy (see `@cm/pruner`); `config.pruneStrategy` is refused with it. */
   readonly strategy?: PruneStrategy<NodePruneCandidate> | undefined
   /**
    * Protections by peer to honour.
@@ -104,7 +131,7 @@ const reportToConsole: ListenerErrorHandler = (error, event) => {
  * js-libp2p's own connection manager keeps running beside it: it refuses inbound
  * connections beyond its own `maxConnections` and prunes above it. Give js-libp2p a
  * higher `maxConnections` than this pruner's, so that this pruner decides which
- * connections go.
+ * connections go ({@link cmLibp2p} raises it out of the way).
  *
  * @example
  * ```ts
@@ -154,10 +181,15 @@ export class NodePruner {
     if (init?.onError !== undefined && typeof init.onError !== 'function') {
       problems.add('onError', 'a function', init.onError)
     }
+    const config = init?.config === undefined ? undefined : ownOptions('createNodePruner', PRUNER_OPTION_SET, init.config, problems)
+    if (config?.['pruneStrategy'] !== undefined && init.strategy !== undefined) {
+      refuse('pruneStrategy', 'is not used when `strategy` is given: give one or the other', config['pruneStrategy'], problems)
+      delete config['pruneStrategy']
+    }
     let pruner: Pruner<NodePruneCandidate> | undefined
     try {
       pruner = new Pruner<NodePruneCandidate>({
-        config: init.config,
+        config,
         strategy: init.strategy,
         protection: init.protection,
         clock: init.monitor?.clock,
@@ -262,6 +294,15 @@ export class NodePruner {
     } finally {
       this.#draining = undefined
     }
+  }
+
+  /**
+   * Resolves once the pass running now (if any) has ended.
+   *
+   * @internal
+   */
+  async _idle (): Promise<void> {
+    await this.#draining
   }
 
   #announce (report: PruneReport<NodePruneCandidate>): void {

@@ -5,18 +5,25 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { cmGater } from '../src/gater.ts'
+import { cmGater, CmGater } from '../src/gater.ts'
 import { createNodeMonitor } from '../src/monitor.ts'
-import type { GaterDenyDetail } from '../src/gater.ts'
+import { problemsOf } from './support/problems.ts'
+import type { GaterConfig, GaterDenyDetail } from '../src/gater.ts'
+import type { MonitoredNode } from '../src/monitor.ts'
 import type { Clock } from '@cm/config'
 import type { MultiaddrConnection } from '@libp2p/interface'
 
 const [peerA, peerB, relay] = await Promise.all([0, 1, 2].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
 const PEER_A = peerA!.toString()
 
-/** The part of a raw connection the gater reads. */
-function rawConnection (address: string): MultiaddrConnection {
-  return { remoteAddr: multiaddr(address), timeline: { open: 0 } } as unknown as MultiaddrConnection
+/** The part of a raw connection the gater and the monitor read: its address, timeline and close event. */
+function rawConnection (address: string): MultiaddrConnection & EventTarget {
+  return Object.assign(new EventTarget(), { remoteAddr: multiaddr(address), timeline: { open: 0 } }) as unknown as MultiaddrConnection & EventTarget
+}
+
+/** A node with no connections, for a monitor to follow. */
+function idleNode (): MonitoredNode {
+  return { status: 'started', peerStore: {} as never, getConnections: () => [], addEventListener: () => undefined, removeEventListener: () => undefined }
 }
 
 /** A clock that only moves when told to. */
@@ -37,7 +44,7 @@ describe('cmGater()', () => {
     expect(gater.denyInboundConnection(rawConnection('/ip4/10.1.2.3/tcp/4001'))).toBe(true)
     expect(gater.denyInboundConnection(rawConnection('/ip6/::ffff:10.1.2.3/tcp/4001'))).toBe(true)
     expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.1/tcp/4001'))).toBe(false)
-    expect(gater.stats()).toEqual({ denied: { 'deny-list': 2, 'not-allow-listed': 0, 'invalid-address': 0, 'rate-limit': 0 }, inboundAdmitted: 1 })
+    expect(gater.stats()).toEqual({ denied: { 'deny-list': 2, 'not-allow-listed': 0, 'invalid-address': 0, 'rate-limit': 0, 'pending-limit': 0, 'max-connections': 0 }, inboundAdmitted: 1 })
   })
 
   it('.denyInboundConnection() - a non-empty allow list is exclusive, and deny wins over it', () => {
@@ -152,14 +159,68 @@ describe('cmGater()', () => {
   it('cmGater() - refuses malformed options, every problem at once', () => {
     let problems: string[] = []
     try {
-      cmGater({ gate: {} as never, rateLimiter: 5 as never, monitor: {} as never, config: { maxConnections: 0 } })
+      cmGater({ gate: {} as never, rateLimiter: 5 as never, monitor: {} as never, config: { inboundConnectionThreshold: -1 } })
     } catch (error) {
       if (!InvalidConfigError.isInstance(error)) throw error
       problems = error.problems.map(problem => problem.path)
     }
-    expect(problems).toEqual(['gate', 'rateLimiter', 'monitor'])
-    expect(() => cmGater({ config: { maxConnections: 0 } })).toThrow(/maxConnections/)
+    expect(problems).toEqual(['gate', 'rateLimiter', 'monitor', 'inboundConnectionThreshold'])
+    expect(() => cmGater({ config: { maxConnections: 0 }, monitor: createNodeMonitor() })).toThrow(/`maxConnections` to be an integer >= 1/)
     expect(() => cmGater({ gates: [] } as never)).toThrow(/Unknown option `gates` \(did you mean `gate`\?\)/)
+  })
+
+  it('cmGater({ config }) - takes only the options it enforces, at compile time and at run time; the others name who enforces them', () => {
+    // The options of the issue that reported the gater accepting and ignoring them.
+    // @ts-expect-error dialTimeout and pruneStrategy are not the gater's options
+    const config: GaterConfig = { maxConnections: 5, maxIncomingPendingConnections: 1, dialTimeout: 1, pruneStrategy: 'oldest' }
+    expect(problemsOf(() => cmGater({ config }))).toEqual([
+      '`dialTimeout` is not enforced by cmGater; in a js-libp2p node, js-libp2p\'s dial queue enforces it, with the value cmLibp2p passes on',
+      '`pruneStrategy` is not enforced by cmGater; createNodePruner enforces it',
+      '`maxIncomingPendingConnections` needs `monitor`: the gater counts connections with it',
+      '`maxConnections` needs `monitor`: the gater counts connections with it'
+    ])
+    // With a monitor to count with, the limits are the gater's: no relation to options it does not use.
+    expect(cmGater({ config: { maxConnections: 1 }, monitor: createNodeMonitor() })).toBeInstanceOf(CmGater)
+  })
+
+  it('cmGater({ config }) - an option a given part would leave unused is refused', () => {
+    expect(problemsOf(() => cmGater({ gate: createGate(), rateLimiter: createRateLimiter(), config: { denyList: ['10.0.0.0/8'], rateLimit: { maxKeys: 10 } } }))).toEqual([
+      '`denyList` is not used when `gate` is given: give it to the gate (`createGate`) instead',
+      '`rateLimit` is not used when `rateLimiter` is given: give it to the rate limiter (`createRateLimiter`) instead'
+    ])
+  })
+
+  it('cmGater({ config }) - lists fail closed: holes, non-arrays and non-string entries are refused with their index', () => {
+    const holey: string[] = []
+    holey[1] = '192.0.2.1'
+    holey[2] = 5 as never
+    expect(problemsOf(() => cmGater({ config: { denyList: holey, allowList: '10.0.0.1' as never, trustedList: [null as never] } }))).toEqual([
+      'Expected `denyList[0]` to be an IP address, CIDR range, multiaddr or peer ID, got undefined: the list has a hole here',
+      'Expected `allowList` to be an array of IP addresses, CIDR ranges, multiaddrs or peer IDs, got "10.0.0.1" (string)',
+      'Expected `denyList[2]` to be an IP address, CIDR range, multiaddr or peer ID, got 5 (number): expected a string, got number',
+      'Expected `trustedList[0]` to be an IP address, CIDR range, multiaddr or peer ID, got null: expected a string, got object'
+    ])
+  })
+
+  it('.denyInboundConnection() - with a monitor, refuses beyond maxIncomingPendingConnections and maxConnections; trusted addresses are exempt', () => {
+    const monitor = createNodeMonitor()
+    monitor.start(idleNode())
+    const gater = cmGater({ config: { maxIncomingPendingConnections: 2, maxConnections: 3, trustedList: ['192.0.2.100'], rateLimit: { enabled: false } }, monitor })
+    const seen = denials(gater)
+    const raws = [1, 2, 3].map(host => rawConnection(`/ip4/192.0.2.${host}/tcp/1`))
+    expect(raws.map(raw => gater.denyInboundConnection(raw))).toEqual([false, false, true])
+    expect(seen[0]).toEqual({ hook: 'denyInboundConnection', direction: 'inbound', address: '/ip4/192.0.2.3/tcp/1', reason: 'pending-limit' })
+    expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.100/tcp/1'))).toBe(false) // trusted: not counted
+    expect(monitor._limitedPendingInbound).toBe(2)
+    raws[0]!.dispatchEvent(new Event('close')) // one pending connection ends: a slot is free
+    expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.4/tcp/1'))).toBe(false)
+    // Two open connections and one pending (not trusted) fill maxConnections: 3.
+    for (const peer of ['a', 'b']) monitor.tracker.open(monitor.tracker.add({ direction: 'outbound', remoteAddress: `/ip4/198.51.100.1/tcp/${peer.length}`, peer }).id)
+    raws[1]!.dispatchEvent(new Event('close'))
+    expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.5/tcp/1'))).toBe(true)
+    expect(seen.at(-1)?.reason).toBe('max-connections')
+    expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.100/tcp/2'))).toBe(false) // trusted: exempt
+    expect(gater.stats().denied).toMatchObject({ 'pending-limit': 1, 'max-connections': 1 })
   })
 
   it('.events - a listener that throws breaks neither the hook nor the other listeners', () => {

@@ -122,7 +122,7 @@ describe('cmGater() on real js-libp2p nodes (TCP, noise, yamux, loopback)', () =
     expect(outcomes).toEqual([true, true, true, false, false, false, false, false])
     await until(() => seen.length === 5)
     expect(seen.every(detail => detail.reason === 'rate-limit' && detail.hook === 'denyInboundConnection')).toBe(true)
-    expect(gater.stats()).toEqual({ denied: { 'deny-list': 0, 'not-allow-listed': 0, 'invalid-address': 0, 'rate-limit': 5 }, inboundAdmitted: 3 })
+    expect(gater.stats()).toEqual({ denied: { 'deny-list': 0, 'not-allow-listed': 0, 'invalid-address': 0, 'rate-limit': 5, 'pending-limit': 0, 'max-connections': 0 }, inboundAdmitted: 3 })
     expect(gater.rateLimiter?.stats()).toMatchObject({ admitted: 3, refused: 5 })
     await until(() => listener.getConnections().length === 3)
   })

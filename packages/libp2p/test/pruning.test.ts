@@ -5,7 +5,8 @@ import { cmGater } from '../src/gater.ts'
 import { createNodeMonitor } from '../src/monitor.ts'
 import { createNodePruner } from '../src/pruning.ts'
 import { addressOf, makeNode, stopNodes, until } from './support/nodes.ts'
-import type { NodePruneCandidate } from '../src/pruning.ts'
+import { problemsOf } from './support/problems.ts'
+import type { NodePruneCandidate, PrunerConfig } from '../src/pruning.ts'
 import type { PruneReport } from '@cm/pruner'
 
 const stopping: Array<() => Promise<void> | void> = []
@@ -98,6 +99,19 @@ describe('createNodePruner()', () => {
       paths = error.problems.map(problem => problem.path)
     }
     expect(paths).toEqual(['monitor', 'gate', 'maxConnections'])
+  })
+
+  it('createNodePruner({ config }) - takes only the options it enforces, at compile time and at run time; the others name who enforces them', () => {
+    const monitor = createNodeMonitor()
+    // @ts-expect-error denyList and connectionHistorySize are not the pruner's options
+    const config: PrunerConfig = { maxConnections: 10, denyList: ['10.0.0.0/8'], connectionHistorySize: 5 }
+    expect(problemsOf(() => createNodePruner({ monitor, config }))).toEqual([
+      '`denyList` is not enforced by createNodePruner; cmGater enforces it',
+      '`connectionHistorySize` is not enforced by createNodePruner; createNodeMonitor enforces it (its own `connectionHistorySize` option)'
+    ])
+    expect(problemsOf(() => createNodePruner({ monitor, strategy: 'oldest', config: { pruneStrategy: 'newest' } }))).toEqual([
+      '`pruneStrategy` is not used when `strategy` is given: give one or the other'
+    ])
   })
 
   it('.prune() - without a node, prunes nothing', async () => {

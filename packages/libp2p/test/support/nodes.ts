@@ -1,8 +1,8 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, ServiceMap } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 
 /**
@@ -12,8 +12,8 @@ import type { Libp2pOptions } from 'libp2p'
 const running: Libp2p[] = []
 
 /** A node on 127.0.0.1 with an ephemeral port; `options` are merged over the defaults. */
-export async function makeNode (options: Partial<Libp2pOptions> = {}): Promise<Libp2p> {
-  const node = await createLibp2p({
+export async function makeNode<T extends ServiceMap = ServiceMap> (options: Partial<Libp2pOptions<T>> = {}): Promise<Libp2p<T>> {
+  const node = await createLibp2p<T>({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -52,4 +52,9 @@ export async function until (condition: () => boolean, timeoutMs = 5_000): Promi
     if (Date.now() > deadline) throw new Error('condition not met in time')
     await new Promise(resolve => setTimeout(resolve, 10))
   }
+}
+
+/** The TCP port of the node's loopback address. */
+export function portOf (node: Libp2p): number {
+  return Number(addressOf(node).toString().split('/')[4])
 }

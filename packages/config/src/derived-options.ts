@@ -50,9 +50,9 @@ export interface RateLimiterOptionsFromConfig extends RateLimitOptions {
  * The gate's options in a resolved config (see {@link GateOptionsFromConfig}): what the manager and
  * the libp2p gater build their gates from, so that both read a config the same way.
  *
- * @param config - a resolved config
+ * @param config - a resolved config (or the part of one with the lists)
  */
-export function gateOptionsFrom (config: ConnectionConfig): GateOptionsFromConfig {
+export function gateOptionsFrom (config: Pick<ConnectionConfig, keyof GateOptionsFromConfig>): GateOptionsFromConfig {
   return {
     denyList: config.denyList,
     allowList: config.allowList,
@@ -66,8 +66,8 @@ export function gateOptionsFrom (config: ConnectionConfig): GateOptionsFromConfi
  * The rate limiter's options in a resolved config (see {@link RateLimiterOptionsFromConfig}): what
  * the manager and the libp2p gater build their limiters from.
  *
- * @param config - a resolved config
+ * @param config - a resolved config (or the part of one with the limiter's options)
  */
-export function rateLimiterOptionsFrom (config: ConnectionConfig): RateLimiterOptionsFromConfig {
+export function rateLimiterOptionsFrom (config: Pick<ConnectionConfig, 'inboundConnectionThreshold' | 'rateLimit'>): RateLimiterOptionsFromConfig {
   return { threshold: config.inboundConnectionThreshold, ...config.rateLimit }
 }

@@ -1,4 +1,4 @@
-import { CONFIG_OPTIONS, describeValue, InvalidConfigError, ProblemCollector, resolveConfig } from '@cm/config'
+import { CONFIG_OPTIONS, describeValue, gateOptionsFrom, InvalidConfigError, ProblemCollector, resolveConfig } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { cmGater, GATE_OPTIONS, GATER_OPTIONS } from './gater.ts'
 import { ownOptions, refuse, UNENFORCEABLE_OPTIONS } from './enforcement.ts'
@@ -287,7 +287,7 @@ export function cmLibp2p (config: Libp2pConfig = {}, init: CmLibp2pInit = {}): C
   const monitor = createNodeMonitor({ connectionHistorySize: settings.connectionHistorySize, connectionCloseTimeout: settings.connectionCloseTimeout })
   // The gate is made here from the lists resolveConfig checked, so that they are parsed
   // twice (checked, then indexed), not three times.
-  const gate = createGate(pick(settings, GATE_OPTIONS))
+  const gate = createGate(gateOptionsFrom(settings))
   const gaterConfig = pick(settings, GATER_OPTIONS.filter(name => !(GATE_OPTIONS as readonly string[]).includes(name)))
   const gater = cmGater({ gate, config: gaterConfig, monitor, onListenerError: passed.onError })
   const prunerConfig = pick(settings, PRUNER_OPTIONS.filter(name => passed.strategy === undefined || name !== 'pruneStrategy'))

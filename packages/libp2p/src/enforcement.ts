@@ -37,13 +37,11 @@ const ENFORCERS: { readonly [K in keyof ConnectionConfig]: string } = {
 /** The options no part of a js-libp2p node can enforce: `cmLibp2p` refuses them. */
 export const UNENFORCEABLE_OPTIONS = ['reconnectRetries', 'reconnectRetryInterval', 'reconnectBackoffFactor', 'reconnectMaxDelay', 'reconnectJitter'] as const
 
-const LIST_OPTIONS: ReadonlySet<string> = new Set(['allowList', 'denyList', 'trustedList'])
-
 /**
  * Keeps the options of an adapter's `config` that it enforces. Every `ConnectionConfig`
- * option it does not enforce is recorded as a problem that names the part that does, and
- * each hole of a list as a problem with its index. Unknown names are kept, so that
- * `@cm/config`'s validation reports them with a suggestion.
+ * option it does not enforce is recorded as a problem that names the part that does.
+ * Unknown names are kept, so that `@cm/config`'s validation reports them with a suggestion
+ * (and its list rule refuses a hole in a list with its index).
  *
  * @param adapter - the adapter's name, for the messages (`cmGater`)
  * @param own - the options the adapter enforces
@@ -64,9 +62,6 @@ export function ownOptions (adapter: string, own: ReadonlySet<string>, config: u
     if (!own.has(name) && Object.hasOwn(ENFORCERS, name)) {
       refuse(name, `is not enforced by ${adapter}; ${ENFORCERS[name as keyof ConnectionConfig]}`, value, problems)
     } else {
-      if (LIST_OPTIONS.has(name)) {
-        reportHoles(name, value, problems)
-      }
       kept[name] = value
     }
   }
@@ -84,21 +79,6 @@ export function ownOptions (adapter: string, own: ReadonlySet<string>, config: u
  */
 export function refuse (name: string, why: string, value: unknown, problems: ProblemCollector): void {
   problems.addProblem({ path: name, expected: 'not given here', received: describeValue(value), message: `\`${name}\` ${why}` })
-}
-
-/**
- * Records each hole of a list with its index: `@cm/config`'s list rule walks a list with
- * `forEach`, which skips holes, and a list must never pass by omission. Its other entries
- * are left to the list rule, which reports them with their indexes; a non-array too.
- */
-function reportHoles (name: string, value: unknown, problems: ProblemCollector): void {
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      if (!(index in value)) {
-        problems.add(`${name}[${index}]`, 'an IP address, CIDR range, multiaddr or peer ID', undefined, 'the list has a hole here')
-      }
-    }
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readMultiaddr, resolveOptions, ProblemCollector, SafeEventEmitter } from '@cm/config'
+import { gateOptionsFrom, ProblemCollector, rateLimiterOptionsFrom, readMultiaddr, resolveOptions, SafeEventEmitter } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { createRateLimiter } from '@cm/rate-limit'
 import { ownOptions, refuse, resolveOwnOptions } from './enforcement.ts'
@@ -16,7 +16,8 @@ type Multiaddr = MultiaddrConnection['remoteAddr']
  * Why the gater refused: the gate's reasons (`'deny-list'`, `'not-allow-listed'`,
  * `'invalid-address'`), `'rate-limit'` (the rate limiter refused an inbound attempt),
  * `'pending-limit'` (`maxIncomingPendingConnections` inbound connections were still
- * upgrading) or `'max-connections'` (the node held `maxConnections` connections).
+ * upgrading) or `'max-connections'` (the node held `maxConnections` connections, in any
+ * state).
  *
  * @example
  * ```ts
@@ -199,8 +200,9 @@ export interface GaterInit {
    * `inboundConnectionThreshold` and `rateLimit` (unless `rateLimiter` is given), and, when
    * a `monitor` is given, inbound connections are refused beyond
    * `maxIncomingPendingConnections` (default 10) still upgrading or `maxConnections`
-   * (default 300) held, trusted addresses exempt, as `@cm/manager` does. Options not given
-   * take their `@cm/config` defaults.
+   * (default 300) held in any state, trusted addresses exempt, as `@cm/manager` does (but
+   * the gater refuses the newcomer: it cannot make a pending connection give way). Options
+   * not given take their `@cm/config` defaults.
    */
   readonly config?: GaterConfig | undefined
   /**
@@ -287,7 +289,7 @@ const CLOSE_REASON_OF: Readonly<Record<GateRefused['reason'], CloseReason>> = {
  * | `denyDialPeer(peer)` | refuses a peer denied whatever its address (a deny rule naming the peer alone); the allow list waits for the address |
  * | `denyDialMultiaddr(address)` | the address and its `/p2p/` peer, outbound |
  * | `denyOutboundConnection(peer, connection)` | the remote address and peer, outbound |
- * | `denyInboundConnection(connection)` | the remote address, inbound; then, unless trusted, the pending limit, the rate limit by remote IP and `maxConnections` |
+ * | `denyInboundConnection(connection)` | the remote address, inbound; then, unless trusted, the rate limit by remote IP, the pending limit and `maxConnections` |
  * | `denyInboundEncryptedConnection(peer, connection)`, `denyOutboundEncryptedConnection(…)` | the remote address and the peer proven by the handshake |
  * | `denyInboundRelayedConnection(relay, peer)` | refuses a peer denied whatever its address; its relayed connection then meets `denyInboundConnection` |
  *
@@ -345,18 +347,8 @@ export class CmGater implements ConnectionGater {
     }
     const config = given === undefined ? undefined : resolveOwnOptions(GATER_OPTIONS, given, problems)
     problems.throwIfAny()
-    this.gate = options.gate ?? createGate(config === undefined
-      ? {}
-      : {
-          denyList: config.denyList,
-          allowList: config.allowList,
-          trustedList: config.trustedList,
-          denyListDirection: config.denyListDirection,
-          allowListDirection: config.allowListDirection
-        })
-    this.rateLimiter = options.rateLimiter ?? (config === undefined
-      ? undefined
-      : createRateLimiter({ threshold: config.inboundConnectionThreshold, ...config.rateLimit }))
+    this.gate = options.gate ?? createGate(config === undefined ? {} : gateOptionsFrom(config))
+    this.rateLimiter = options.rateLimiter ?? (config === undefined ? undefined : createRateLimiter(rateLimiterOptionsFrom(config)))
     this.monitor = options.monitor
     const counted = config !== undefined && options.monitor !== undefined
     this.#maxPending = counted ? config.maxIncomingPendingConnections : Number.POSITIVE_INFINITY
@@ -414,11 +406,12 @@ export class CmGater implements ConnectionGater {
 
   /**
    * Refuses an inbound connection, just accepted, whose remote address the gate refuses;
-   * then, unless the address is trusted, when `maxIncomingPendingConnections` inbound
-   * connections are still upgrading, when the rate limiter refuses the remote IP, or when
-   * the node holds `maxConnections` connections (open, plus inbound ones upgrading), in
-   * `@cm/manager`'s order. A relayed connection is checked by its peer and never charged to
-   * the relay's IP. Reports an admitted connection to the monitor.
+   * then, unless the address is trusted, when the rate limiter refuses the remote IP, when
+   * `maxIncomingPendingConnections` inbound connections are still upgrading, or when the
+   * node holds `maxConnections` connections in any state, in `@cm/manager`'s order. A
+   * refusal because the node is full costs the host a second attempt of its rate budget
+   * (`RateLimiter.charge`), as in the manager. A relayed connection is checked by its peer
+   * and never charged to the relay's IP. Reports an admitted connection to the monitor.
    *
    * @param maConn - the raw connection
    * @returns `true` to refuse
@@ -433,18 +426,19 @@ export class CmGater implements ConnectionGater {
     }
     const monitor = this.monitor
     if (!verdict.trusted) {
-      const pending = monitor?._limitedPendingInbound ?? 0
-      if (pending >= this.#maxPending) {
-        return this.#refuse('pending-limit', address, undefined)
-      }
-      if (ip !== undefined && this.rateLimiter !== undefined) {
-        const result = this.rateLimiter.tryAcquire(ip)
+      const limiter = this.rateLimiter
+      if (ip !== undefined && limiter !== undefined) {
+        const result = limiter.tryAcquire(ip)
         if (!result.allowed) {
           return this.#refuse(result.reason, address, result.retryAfterMs)
         }
       }
-      if (monitor !== undefined && monitor.tracker.count({ state: 'open' }) + pending >= this.#maxConnections) {
-        return this.#refuse('max-connections', address, undefined)
+      const full = (monitor?._limitedPendingInbound ?? 0) >= this.#maxPending
+        ? 'pending-limit'
+        : monitor !== undefined && monitor.tracker.count() >= this.#maxConnections ? 'max-connections' : undefined
+      if (full !== undefined) {
+        if (ip !== undefined) limiter?.charge(ip)
+        return this.#refuse(full, address, undefined)
       }
     }
     this.#inboundAdmitted++

@@ -306,12 +306,23 @@ export class NodeMonitor {
       this.tracker.closing(id, reason)
     }
     if (connection.status === 'open') {
-      const timeout = AbortSignal.timeout(this.#closeTimeout)
-      const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
+      // One controller per close, fed by the timeout and by the caller's signal through a
+      // listener removed afterwards: AbortSignal.any() would leave a reference in a
+      // long-lived caller's signal for every close, on Node 20 (nodejs/node#55351).
+      const controller = new AbortController()
+      const caller = options.signal
+      const onAbort = (): void => { controller.abort(caller?.reason) }
+      // A TimeoutError, as AbortSignal.timeout() gives: the close is then recorded as a timeout.
+      const timer = setTimeout(() => { controller.abort(new DOMException(`closing timed out after ${this.#closeTimeout} ms`, 'TimeoutError')) }, this.#closeTimeout)
+      if (caller?.aborted === true) onAbort()
+      else caller?.addEventListener('abort', onAbort, { once: true })
       try {
-        await connection.close({ signal })
+        await connection.close({ signal: controller.signal })
       } catch (error) {
         connection.abort(error instanceof Error ? error : new Error(String(error)))
+      } finally {
+        clearTimeout(timer)
+        caller?.removeEventListener('abort', onAbort)
       }
     }
     return true
@@ -390,7 +401,9 @@ export class NodeMonitor {
   _identify (direction: Direction, maConn: MultiaddrConnection, ip: string | undefined, peer: string): void {
     const id = this._attempt(direction, maConn, ip)
     const record = id === undefined ? undefined : this.tracker.get(id)
-    if (id !== undefined && record !== undefined && record.peer === undefined) {
+    // A gater hook never throws: a peer ID object whose text is empty (no real one is) is
+    // recorded without a peer rather than refused by the tracker.
+    if (id !== undefined && record !== undefined && record.peer === undefined && peer !== '') {
       this.tracker.identify(id, peer)
     }
   }

@@ -229,8 +229,8 @@ describe('cmLibp2p()', () => {
     const holey: string[] = []
     holey[1] = '192.0.2.1'
     expect(problemsOf(() => cmLibp2p({ maxConnections: 2, denyList: holey, allowList: ['10.0.0.1', 7 as never] }))).toEqual([
-      expect.stringMatching(/^Expected `denyList\[0\]` to be an IP address, CIDR range, multiaddr or peer ID, got undefined: the list has a hole here$/),
       expect.stringMatching(/^Expected `allowList\[1\]` to be an IP address/),
+      expect.stringMatching(/^Expected `denyList\[0\]` to be an IP address, CIDR range, multiaddr or peer ID, got undefined: the array has a hole here/),
       expect.stringMatching(/^Expected `maxConnectionsPerPeer` \(3\) to be at most `maxConnections` \(2\)/)
     ])
     expect(problemsOf(() => cmLibp2p({ pruneStrategy: 'newest' }, { strategy: 'oldest' }))).toEqual([

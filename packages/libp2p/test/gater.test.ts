@@ -195,11 +195,36 @@ describe('cmGater()', () => {
     holey[1] = '192.0.2.1'
     holey[2] = 5 as never
     expect(problemsOf(() => cmGater({ config: { denyList: holey, allowList: '10.0.0.1' as never, trustedList: [null as never] } }))).toEqual([
-      'Expected `denyList[0]` to be an IP address, CIDR range, multiaddr or peer ID, got undefined: the list has a hole here',
       'Expected `allowList` to be an array of IP addresses, CIDR ranges, multiaddrs or peer IDs, got "10.0.0.1" (string)',
+      'Expected `denyList[0]` to be an IP address, CIDR range, multiaddr or peer ID, got undefined: the array has a hole here (an empty slot of a sparse array)',
       'Expected `denyList[2]` to be an IP address, CIDR range, multiaddr or peer ID, got 5 (number): expected a string, got number',
       'Expected `trustedList[0]` to be an IP address, CIDR range, multiaddr or peer ID, got null: expected a string, got object'
     ])
+  })
+
+  it('.denyInboundConnection() - the rate limit comes first, and a refusal because the node is full costs a second attempt', () => {
+    const monitor = createNodeMonitor()
+    monitor.start(idleNode())
+    const gater = cmGater({ config: { maxIncomingPendingConnections: 1, inboundConnectionThreshold: 4 }, monitor })
+    const seen = denials(gater)
+    expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.1/tcp/1'))).toBe(false)
+    // Full: each refusal at the pending limit uses two attempts of the budget of 4.
+    expect([2, 3, 4].map(port => gater.denyInboundConnection(rawConnection(`/ip4/198.51.100.1/tcp/${port}`)))).toEqual([true, true, true])
+    expect(seen.map(detail => detail.reason)).toEqual(['pending-limit', 'pending-limit', 'rate-limit'])
+    expect(gater.rateLimiter?.stats().charged).toBe(2)
+  })
+
+  it('.denyInboundConnection() - maxConnections counts connections in any state, closing ones and dials included', () => {
+    const monitor = createNodeMonitor()
+    monitor.start(idleNode())
+    const gater = cmGater({ config: { maxConnections: 2, maxIncomingPendingConnections: 10, rateLimit: { enabled: false } }, monitor })
+    const closing = monitor.tracker.add({ direction: 'outbound', remoteAddress: '/ip4/198.51.100.7/tcp/1' }).id
+    monitor.tracker.open(closing)
+    monitor.tracker.closing(closing, 'local')
+    monitor.tracker.add({ direction: 'outbound', remoteAddress: '/ip4/198.51.100.8/tcp/1' }) // a dial, pending
+    expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.1/tcp/1'))).toBe(true)
+    monitor.tracker.close(closing, 'local')
+    expect(gater.denyInboundConnection(rawConnection('/ip4/192.0.2.1/tcp/1'))).toBe(false)
   })
 
   it('.denyInboundConnection() - with a monitor, refuses beyond maxIncomingPendingConnections and maxConnections; trusted addresses are exempt', () => {

@@ -14,8 +14,8 @@ interface KeyState {
   pending: number
   /** Attempts sent in the report whose reply has not arrived yet. */
   inFlight: number
-  /** Whether this node holds the key (refuses it locally) until the next reply. */
-  held: boolean
+  /** Until when this node holds the key (refuses it locally); 0: not held. */
+  heldUntil: number
 }
 
 /** One line of a report: a key and the attempts this node admitted from it. */
@@ -100,7 +100,7 @@ export class BudgetCounter {
 
   /** The keys held now. */
   held (): string[] {
-    return [...this.#keys.values()].filter(state => state.held).map(state => state.text)
+    return [...this.#keys.values()].filter(state => state.heldUntil > 0).map(state => state.text)
   }
 
   /**
@@ -124,18 +124,19 @@ export class BudgetCounter {
           this.untracked++
           continue
         }
-        state = { tier: index, text, window, known: 0, pending: 0, inFlight: 0, held: false }
+        state = { tier: index, text, window, known: 0, pending: 0, inFlight: 0, heldUntil: 0 }
         this.#keys.set(text, state)
       } else if (state.window !== window) {
         state.window = window
         state.known = 0
         state.inFlight = 0
         state.pending = 0
+        state.heldUntil = 0
       }
       state.pending++
-      if (!state.held && state.known + this.#nodes * (state.pending + state.inFlight) >= tier.limit) {
-        state.held = true
+      if (state.heldUntil <= now && state.known + this.#nodes * (state.pending + state.inFlight) >= tier.limit) {
         const hold = { text, tier: tier.name, until: Math.min(now + this.#holdMs, (window + 1) * tier.windowMs) }
+        state.heldUntil = hold.until
         change = change === NO_CHANGE ? { hold: [hold], release: [] } : { hold: [...change.hold, hold], release: [] }
       }
     }
@@ -181,25 +182,25 @@ export class BudgetCounter {
       const tier = this.#tiers[state.tier] as ResolvedTier
       const window = Math.floor(now / tier.windowMs)
       if (state.window !== window) {
-        if (state.held) release.push(text)
-        if (state.pending === 0 && state.inFlight === 0) {
+        if (state.heldUntil > 0) release.push(text)
+        if (state.pending === 0) {
           this.#keys.delete(text)
         } else {
           state.window = window
           state.known = 0
           state.inFlight = 0
-          state.held = false
+          state.heldUntil = 0
         }
         continue
       }
       if (state.known >= tier.limit) {
-        state.held = true
-        hold.push({ text, tier: tier.name, until: (window + 1) * tier.windowMs })
+        state.heldUntil = (window + 1) * tier.windowMs
+        hold.push({ text, tier: tier.name, until: state.heldUntil })
       } else if (state.known + this.#nodes * (state.pending + state.inFlight) >= tier.limit) {
-        state.held = true
-        hold.push({ text, tier: tier.name, until: Math.min(now + this.#holdMs, (window + 1) * tier.windowMs) })
-      } else if (state.held) {
-        state.held = false
+        state.heldUntil = Math.min(now + this.#holdMs, (window + 1) * tier.windowMs)
+        hold.push({ text, tier: tier.name, until: state.heldUntil })
+      } else if (state.heldUntil > 0) {
+        state.heldUntil = 0
         release.push(text)
       }
     }

@@ -890,7 +890,7 @@ export class Fleet {
     const sentAt = this.#clock.now()
     const replies = await Promise.all(chunks.map(async chunk => await evalScript(session.command, SYNC_SCRIPT, keys, [
       ...head,
-      ...chunk.flatMap(line => [line.tier, line.text, line.count])
+      ...chunk.flatMap(line => [line.tier, line.window, line.text, line.count])
     ])))
     if (this.#session !== session) return
     const first = replies[0]
@@ -916,6 +916,7 @@ export class Fleet {
     const resolved = resolveOptions(WRITE_OPTIONS_SCHEMA, options, problems)
     problems.throwIfAny()
     resolved.signal?.throwIfAborted()
+    if (this.#state === 'stopped') throw new FleetStoppedError(list === 'trusted' ? 'trust' : list)
     const key = ruleKey(list, text)
     const ttl = resolved.ttl === undefined ? 0 : Math.ceil(resolved.ttl)
     const local: LocalRule = { list, entry: text, expiresAt: ttl === 0 ? Infinity : this.#now() + ttl, ackSeq: undefined }

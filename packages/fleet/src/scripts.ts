@@ -114,9 +114,10 @@ return {meta[1] or '0', meta[2] or '0-0', meta[3], tonumber(t[1]) * 1000 + math.
  * limit in this call gets a deny rule until the window ends (unless a longer or permanent
  * one is there), written to the log like any rule, so every node enforces it.
  * KEYS: rules, log, meta, expiry, nodes. ARGV: node, node TTL ms, log length, epoch
- * candidate, budget key prefix, tier count k, then k pairs (limit, windowMs), then triples
- * (tier index from 0, key, count). Returns `{now, live nodes, epoch, totals…}` with one
- * total per triple.
+ * candidate, budget key prefix, tier count k, then k pairs (limit, windowMs), then
+ * quadruples (tier index from 0, window index, key, count): the count goes to the window
+ * the node counted it in, if that is Redis's current window or one next to it. Returns
+ * `{now, live nodes, epoch, totals…}` with one total per quadruple.
  */
 export const SYNC_SCRIPT = script(`${COMMON}
 local now = now_ms()
@@ -133,13 +134,15 @@ local result = {now, nodes, redis.call('HGET', KEYS[3], 'epoch')}
 local tiers = tonumber(ARGV[6])
 local i = 7 + 2 * tiers
 local expiring = {}
-while i + 2 <= #ARGV do
+while i + 3 <= #ARGV do
   local tier = tonumber(ARGV[i])
-  local key = ARGV[i + 1]
-  local count = tonumber(ARGV[i + 2])
+  local key = ARGV[i + 2]
+  local count = tonumber(ARGV[i + 3])
   local limit = tonumber(ARGV[7 + 2 * tier])
   local window = tonumber(ARGV[8 + 2 * tier])
   local w = math.floor(now / window)
+  local given = tonumber(ARGV[i + 1])
+  if given == w - 1 or given == w + 1 then w = given end
   local hash = ARGV[5] .. tier .. ':' .. w
   local total = redis.call('HINCRBY', hash, key, count)
   if not expiring[hash] then
@@ -155,7 +158,7 @@ while i + 2 <= #ARGV do
     end
   end
   result[#result + 1] = total
-  i = i + 3
+  i = i + 4
 end
 return result
 `)

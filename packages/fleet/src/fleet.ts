@@ -142,6 +142,8 @@ const SCAN_COUNT = 1_000
 const SYNC_CHUNK = 512
 /** Writes sent at once. */
 const WRITE_BATCH = 256
+/** The refused log places remembered. */
+const MAX_REFUSED_SEQS = 1_024
 const STREAM_ID = /^[0-9]{1,20}-[0-9]{1,20}$/
 const LISTS: readonly GateList[] = ['deny', 'allow', 'trusted']
 
@@ -215,7 +217,6 @@ export class Fleet {
   readonly #keys: FleetKeys
   readonly #clock: Clock
   readonly #budget: BudgetCounter | undefined
-  readonly #epochCandidate: string
   readonly #rules = new Map<string, FleetRule>()
   readonly #local = new Map<string, LocalRule>()
   readonly #holds = new Map<string, number>()
@@ -233,6 +234,8 @@ export class Fleet {
   #epoch: string | undefined
   #lastSeq = 0
   #lastId = '0-0'
+  /** Log places taken by entries refused by policy, in case a second entry claims one. */
+  readonly #refusedSeqs = new Set<number>()
   #queue: PendingWrite[] = []
   #draining = false
   #waiters = new Set<{ resolve: () => void, reject: (error: unknown) => void }>()
@@ -251,7 +254,6 @@ export class Fleet {
     this.#clock = options.clock
     this.#offset = Date.now() - this.#clock.now()
     this.#stateSince = this.#clock.now()
-    this.#epochCandidate = Array.from({ length: 16 }, () => Math.floor(options.random() * 16).toString(16)).join('')
     this.#budget = options.budget === null ? undefined : new BudgetCounter(options.budget, Math.max(4 * options.syncIntervalMs, 1_000))
     this.events = new SafeEventEmitter<FleetEvents>(options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError })
   }
@@ -484,6 +486,15 @@ export class Fleet {
     }
   }
 
+  /**
+   * A fresh candidate for the store's epoch, set only if the store has none: a store that
+   * lost its data gets a new epoch, whichever node speaks to it first.
+   */
+  #newEpoch (): string {
+    const random = this.#options.random
+    return Array.from({ length: 16 }, () => Math.floor(random() * 16).toString(16)).join('')
+  }
+
   /** Redis's time now, as this node estimates it (ms since the epoch). */
   #now (): number {
     return this.#clock.now() + this.#offset
@@ -574,9 +585,9 @@ export class Fleet {
     }
     const onError = (error: unknown): void => { session.fail(error) }
     try {
-      links.push(await connectRedis(this.#options.redis, `cm-fleet:${this.node}`, onError))
+      links.push(await connectRedis(this.#options.redis, `cm-fleet:${this.node}`, onError, signal))
       signal.throwIfAborted()
-      links.push(await connectRedis(this.#options.redis, `cm-fleet:${this.node}:log`, onError))
+      links.push(await connectRedis(this.#options.redis, `cm-fleet:${this.node}:log`, onError, signal))
       signal.throwIfAborted()
     } catch (error) {
       session.fail(error)
@@ -597,7 +608,7 @@ export class Fleet {
   /** Loads the snapshot and sets the log position to follow from. */
   async #resync (session: Session, reason: FleetResyncReason): Promise<void> {
     const sentAt = this.#clock.now()
-    const position = await evalScript(session.command, POSITION_SCRIPT, [this.#keys.meta], [this.#epochCandidate])
+    const position = await evalScript(session.command, POSITION_SCRIPT, [this.#keys.meta], [this.#newEpoch()])
     if (!Array.isArray(position) || position.length !== 4) throw new Error('Unexpected reply to the position script')
     const [seqText, id, epoch, redisNow] = position as unknown[]
     const seq = integerReply(seqText)
@@ -654,6 +665,7 @@ export class Fleet {
     this.#flushBindings()
     this.#lastSeq = seq
     this.#lastId = id
+    this.#refusedSeqs.clear()
     this.#epoch = epoch
     this.#resyncs[reason]++
     if (this.events.listenerCount('fleet:resync') > 0) {
@@ -681,29 +693,39 @@ export class Fleet {
         }
         const id = item[0]
         const change = readLogEntry(item[1], this.#options.accept, this.#options.widestAllow)
+        this.#lastId = id
         const seq = change.seq
-        if (seq !== undefined && seq > this.#lastSeq + 1) {
+        if (seq === undefined) {
+          // Malformed: not written by the fleet's scripts, so it took no place in the log.
+          if (!isChange(change)) this.#reject('log', id, change)
+          continue
+        }
+        if (seq > this.#lastSeq + 1) {
           if (await this.#isGap(session, seq)) {
             this.#flushBindings()
             await this.#resync(session, 'gap')
             break
           }
           this.#reject('log', id, { reason: `sequence number ${seq} is ahead of the store's` })
-          this.#lastId = id
           continue
         }
-        if (seq !== undefined && seq <= this.#lastSeq) {
-          this.#reject('log', id, { reason: `sequence number ${seq} was already applied` })
-          this.#lastId = id
+        if (seq <= this.#lastSeq) {
+          // Two entries claim one place: the first was refused, so it was likely forged.
+          if (isChange(change) && this.#refusedSeqs.delete(seq)) {
+            this.#applyChange(change, 'log')
+          } else {
+            this.#reject('log', id, { reason: `sequence number ${seq} was already applied` })
+          }
           continue
         }
+        this.#lastSeq = seq
         if (isChange(change)) {
           this.#applyChange(change, 'log')
         } else {
           this.#reject('log', id, change)
+          this.#refusedSeqs.add(seq)
+          if (this.#refusedSeqs.size > MAX_REFUSED_SEQS) this.#refusedSeqs.delete(this.#refusedSeqs.values().next().value ?? 0)
         }
-        if (seq !== undefined) this.#lastSeq = seq
-        this.#lastId = id
       }
       this.#flushBindings()
     }
@@ -711,7 +733,7 @@ export class Fleet {
 
   /** Whether a jump to `seq` is a real gap (the store has reached it), not a forged entry. */
   async #isGap (session: Session, seq: number): Promise<boolean> {
-    const position = await evalScript(session.command, POSITION_SCRIPT, [this.#keys.meta], [this.#epochCandidate])
+    const position = await evalScript(session.command, POSITION_SCRIPT, [this.#keys.meta], [this.#newEpoch()])
     const storeSeq = Array.isArray(position) ? integerReply(position[0]) : undefined
     return storeSeq !== undefined && storeSeq >= seq
   }
@@ -877,7 +899,7 @@ export class Fleet {
       this.node,
       Math.max(3 * this.#options.syncIntervalMs, 1_000),
       this.#options.logLength,
-      this.#epochCandidate,
+      this.#newEpoch(),
       this.#keys.budget,
       tiers.length,
       ...tiers.flatMap(tier => [tier.limit, tier.windowMs])
@@ -958,7 +980,7 @@ export class Fleet {
         const batch = this.#queue.slice(0, WRITE_BATCH)
         const keys = [this.#keys.rules, this.#keys.log, this.#keys.meta, this.#keys.expiry]
         const results = await Promise.allSettled(batch.map(async write => await evalScript(session.command, WRITE_SCRIPT, keys, [
-          write.op, write.list, write.entry, write.ttl, this.node, this.#options.logLength, this.#epochCandidate, write.expiresAt
+          write.op, write.list, write.entry, write.ttl, this.node, this.#options.logLength, this.#newEpoch(), write.expiresAt
         ])))
         let sent = 0
         for (const [index, result] of results.entries()) {

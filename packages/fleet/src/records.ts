@@ -45,10 +45,14 @@ export interface RuleChange {
   readonly by: string
 }
 
-/** Why a record read from Redis was refused. */
+/**
+ * Why a record read from Redis was refused. A malformed record (which the fleet's own
+ * scripts never write) has no sequence number; a well-formed one that this node's policy
+ * refuses (`accept`, `widestAllow`) keeps its own, since it took a place in the log.
+ */
 export interface Refusal {
   readonly reason: string
-  /** The record's sequence number, when it could be read. */
+  /** The record's sequence number, for a well-formed record refused by policy. */
   readonly seq?: number
 }
 
@@ -86,28 +90,28 @@ export function preview (value: unknown): string {
  * `@cm/config` parses and that is already in its canonical text (two spellings of one
  * rule would be two rules in Redis), within the size bounds and the allow policy.
  */
-export function checkRule (list: unknown, entry: unknown, accept: readonly GateList[], widest: FleetWidestAllow): string | undefined {
+export function checkRule (list: unknown, entry: unknown, accept: readonly GateList[], widest: FleetWidestAllow): { readonly reason: string, readonly policy: boolean } | undefined {
   if (typeof list !== 'string' || !LISTS.has(list)) {
-    return `unknown list ${JSON.stringify(preview(list))}`
+    return { reason: `unknown list ${JSON.stringify(preview(list))}`, policy: false }
   }
   if (typeof entry !== 'string' || entry.length === 0 || entry.length > MAX_ENTRY_LENGTH) {
-    return `entry is not a string of 1 to ${MAX_ENTRY_LENGTH} characters`
+    return { reason: `entry is not a string of 1 to ${MAX_ENTRY_LENGTH} characters`, policy: false }
   }
   const parsed = tryParseAddressEntry(entry)
   if (!parsed.ok) {
-    return `malformed entry ${JSON.stringify(preview(entry))}: ${parsed.reason}`
+    return { reason: `malformed entry ${JSON.stringify(preview(entry))}: ${parsed.reason}`, policy: false }
   }
   if (parsed.entry.text !== entry) {
-    return `entry ${JSON.stringify(preview(entry))} is not canonical (${JSON.stringify(parsed.entry.text)})`
+    return { reason: `entry ${JSON.stringify(preview(entry))} is not canonical (${JSON.stringify(parsed.entry.text)})`, policy: false }
   }
   if (!accept.includes(list as GateList)) {
-    return `this node does not take ${list} rules from the fleet`
+    return { reason: `this node does not take ${list} rules from the fleet`, policy: true }
   }
   const network = parsed.entry.network
   if (list !== 'deny' && network !== undefined) {
     const widestLength = network.family === 4 ? widest.ipv4PrefixLength : widest.ipv6PrefixLength
     if (network.prefixLength < widestLength) {
-      return `${list} rule ${entry} is wider than /${widestLength}`
+      return { reason: `${list} rule ${entry} is wider than /${widestLength}`, policy: true }
     }
   }
   return undefined
@@ -136,20 +140,23 @@ export function readLogEntry (fields: unknown, accept: readonly GateList[], wide
   }
   const op = values.get('op')
   if (op !== 'set' && op !== 'del') {
-    return { reason: `unknown operation ${JSON.stringify(preview(op))}`, seq }
-  }
-  const problem = checkRule(values.get('list'), values.get('entry'), accept, widest)
-  if (problem !== undefined) {
-    return { reason: problem, seq }
+    return { reason: `unknown operation ${JSON.stringify(preview(op))}` }
   }
   const expText = values.get('exp') ?? ''
   const expiresAt = op === 'del' && expText === '' ? 0 : integer(expText)
-  if (expiresAt === undefined) {
-    return { reason: `bad expiry ${JSON.stringify(preview(expText))}`, seq }
-  }
   const by = values.get('by') ?? ''
+  const problem = checkRule(values.get('list'), values.get('entry'), accept, widest)
+  if (problem !== undefined && !problem.policy) {
+    return { reason: problem.reason }
+  }
+  if (expiresAt === undefined) {
+    return { reason: `bad expiry ${JSON.stringify(preview(expText))}` }
+  }
   if (!WRITER.test(by)) {
-    return { reason: `bad writer name ${JSON.stringify(preview(by))}`, seq }
+    return { reason: `bad writer name ${JSON.stringify(preview(by))}` }
+  }
+  if (problem !== undefined) {
+    return { reason: problem.reason, seq }
   }
   return { op, list: values.get('list') as GateList, entry: values.get('entry') as string, expiresAt, seq, by }
 }
@@ -166,7 +173,7 @@ export function readHashRule (field: unknown, value: unknown, accept: readonly G
   const seq = match === null ? undefined : integer(match[1] ?? '')
   const problem = checkRule(list, entry, accept, widest)
   if (problem !== undefined) {
-    return seq === undefined ? { reason: problem } : { reason: problem, seq }
+    return { reason: problem.reason }
   }
   const expiresAt = match === null ? undefined : integer(match[2] ?? '')
   if (match === null || seq === undefined || expiresAt === undefined) {

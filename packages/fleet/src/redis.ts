@@ -13,7 +13,7 @@ export interface RedisLink {
  * decides when to try again). Rejects if the connection, TLS or `AUTH` fails within the
  * connect timeout. Errors after that go to `onError`.
  */
-export async function connectRedis (options: ResolvedRedisOptions, name: string, onError: (error: unknown) => void): Promise<RedisLink> {
+export async function connectRedis (options: ResolvedRedisOptions, name: string, onError: (error: unknown) => void, signal?: AbortSignal): Promise<RedisLink> {
   const tls = options.tls
   const socket = {
     connectTimeout: options.connectTimeoutMs,
@@ -31,11 +31,24 @@ export async function connectRedis (options: ResolvedRedisOptions, name: string,
     ...(options.database === undefined ? {} : { database: options.database })
   })
   client.on('error', onError)
+  // A failed TLS handshake may leave connect() unsettled: bound it, and let `signal` end it.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let onAbort: (() => void) | undefined
   try {
-    await client.connect()
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => { reject(new Error(`Could not connect to Redis within ${options.connectTimeoutMs} ms`)) }, options.connectTimeoutMs + 1_000)
+        onAbort = () => { reject(signal?.reason) }
+        signal?.addEventListener('abort', onAbort, { once: true })
+      })
+    ])
   } catch (error) {
-    client.destroy()
+    if (client.isOpen) client.destroy()
     throw error
+  } finally {
+    clearTimeout(timer)
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
   }
   return {
     sendCommand: async (args, commandOptions) => await client.sendCommand([...args], commandOptions),

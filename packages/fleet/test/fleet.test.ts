@@ -52,7 +52,7 @@ describe('Fleet, over a real Redis', () => {
     }, 'the ban to lapse everywhere', 3_000)
     expect(Math.max(...lapsedAt) - Math.min(...lapsedAt)).toBeLessThan(60)
     expect(Math.min(...lapsedAt)).toBeGreaterThanOrEqual((rule.expiresAt ?? 0) - 30)
-    for (const node of [a, b, c]) expect(node!.fleet.rules()).toEqual([])
+    await until(() => [a, b, c].every(node => node!.fleet.rules().length === 0), 'the rule to leave every fleet', 500)
   })
 
   it('allow and trusted rules with TTLs, removals, and an operator writing through createFleetAdmin()', async () => {

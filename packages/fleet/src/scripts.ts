@@ -152,7 +152,8 @@ while i + 3 <= #ARGV do
   if total >= limit and total - count < limit then
     local until_ms = (w + 1) * window
     local current = redis.call('HGET', KEYS[1], 'deny ' .. key)
-    local current_exp = current and tonumber(string.match(current, '^%d+ (%d+) '))
+    local current_exp = nil
+    if current then current_exp = tonumber(string.match(current, '^%d+ (%d+) ')) end
     if current_exp == nil or (current_exp ~= 0 and current_exp < until_ms) then
       write('set', 'deny', key, until_ms, 'budget', now, ARGV[3])
     end

@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SafeEventEmitter } from '@cm/config'
 import { createGate } from '@cm/gate'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFleet, createFleetAdmin, FleetStoppedError } from '../src/index.ts'
 import { allIn, rawClient, until } from './support/fleet.ts'
 import { freePort, startRedis } from './support/redis.ts'
-import type { Fleet, FleetInit, FleetRuleRejectDetail } from '../src/index.ts'
+import type { Fleet, FleetAttemptEvents, FleetInit, FleetRuleRejectDetail } from '../src/index.ts'
 import type { RedisServer } from './support/redis.ts'
 import type { DefaultGate } from '@cm/gate'
 
@@ -193,6 +194,31 @@ describe('Fleet, over a real Redis', () => {
     expect(late!.gate.check('203.0.113.1').reason).toBe('deny-list')
     expect(late!.gate.check('2001:db8::1').allowed).toBe(true) // the allow ::/0 was refused: no exclusive allow list appeared
     expect(late!.gate.size('allow')).toBe(0)
+  })
+
+  it('the budget: attempts reported by the events become holds, then a shared block on every node; a block never shortens a ban', async () => {
+    const redis = await redisServer()
+    const [a, b] = await nodes(redis.url, 2, { budget: { limit: 10, windowMs: 5_000 } })
+    const events = new SafeEventEmitter<FleetAttemptEvents>()
+    const gate = createGate()
+    a!.fleet.attach({ gate, events })
+    await a!.fleet.deny('198.51.100.7')
+    await until(() => a!.fleet.metrics().budget?.nodes === 2, 'two live nodes')
+    const pending = (ip: string): void => { events.safeDispatchEvent('connection:pending', { detail: { connection: { direction: 'inbound', remoteIp: ip } } }) }
+    for (let index = 0; index < 5; index++) pending('203.0.113.7')
+    expect(gate.check('203.0.113.7').reason).toBe('deny-list') // held: 2 nodes × 5 reached 10
+    const syncs = a!.fleet.metrics().budget?.syncs ?? 0
+    await until(() => (a!.fleet.metrics().budget?.syncs ?? 0) >= syncs + 2, 'two syncs')
+    expect(gate.check('203.0.113.7').allowed).toBe(true) // the fleet counted 5 of 10: released
+    for (let index = 0; index < 10; index++) pending('203.0.113.7')
+    for (let index = 0; index < 20; index++) pending('198.51.100.7')
+    await until(() => !b!.gate.check('203.0.113.7').allowed, 'the shared block on B')
+    const block = b!.fleet.rules('deny').find(rule => rule.entry === '203.0.113.7')
+    expect(block).toMatchObject({ by: 'budget' })
+    expect((block?.expiresAt ?? 0) % 5_000).toBe(0) // until the window ends
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(b!.fleet.rules('deny').find(rule => rule.entry === '198.51.100.7')).toMatchObject({ by: 'node-0' })
+    expect(b!.fleet.rules('deny').find(rule => rule.entry === '198.51.100.7')?.expiresAt).toBeUndefined()
   })
 
   it('a node that takes only deny rules refuses the others', async () => {

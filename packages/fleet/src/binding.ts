@@ -16,7 +16,39 @@ import type { Gate, GateList } from '@cm/gate'
  */
 export interface FleetAttemptEvents {
   /** A connection was admitted (tracked as pending). */
-  'connection:pending': CustomEvent<{ readonly connection: { readonly direction: string, readonly remoteIp?: string | undefined } }>
+  'connection:pending': CustomEvent<FleetAttemptDetail>
+}
+
+/**
+ * The detail of `connection:pending` the fleet reads.
+ *
+ * @example
+ * ```ts
+ * import type { FleetAttemptDetail } from '@cm/fleet'
+ *
+ * const detail: FleetAttemptDetail = { connection: { direction: 'inbound', remoteIp: '203.0.113.7' } }
+ * ```
+ */
+export interface FleetAttemptDetail {
+  /** The connection admitted. */
+  readonly connection: FleetAttemptConnection
+}
+
+/**
+ * The connection of a {@link FleetAttemptDetail}: a `@cm/state` record has these fields.
+ *
+ * @example
+ * ```ts
+ * import type { FleetAttemptConnection } from '@cm/fleet'
+ *
+ * const connection: FleetAttemptConnection = { direction: 'inbound', remoteIp: '203.0.113.7' }
+ * ```
+ */
+export interface FleetAttemptConnection {
+  /** `inbound` or `outbound`; only inbound attempts count. */
+  readonly direction: string
+  /** The remote IP address, when known. */
+  readonly remoteIp?: string | undefined
 }
 
 /**

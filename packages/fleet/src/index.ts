@@ -40,7 +40,7 @@
 
 export { createFleetAdmin, FleetAdmin } from './admin.ts'
 export type { FleetAdminInit } from './admin.ts'
-export type { FleetAttemptEvents, FleetTarget } from './binding.ts'
+export type { FleetAttemptConnection, FleetAttemptDetail, FleetAttemptEvents, FleetTarget } from './binding.ts'
 export { budgetBound } from './budget.ts'
 export { FleetQueueFullError, FleetStoppedError, FleetUnavailableError } from './errors.ts'
 export type {

@@ -117,7 +117,7 @@ export class GateBinding {
   readonly target: FleetTarget
   readonly #now: () => number
   readonly #owned = new Map<string, Owned>()
-  readonly #onAttempt: (ip: string) => void
+  readonly #onAttempt: (ip: string, gate: Gate) => void
   readonly #listener: EventHandler<FleetAttemptEvents['connection:pending']>
   /** The last fleet deny rule applied since the last flush (for the close sweep). */
   #sweep: { entry: string, ttl: number | undefined } | undefined
@@ -125,9 +125,10 @@ export class GateBinding {
   /**
    * @param target - the gate and the events
    * @param now - Redis time as this node estimates it (ms)
-   * @param onAttempt - called with the remote IP of each admitted, untrusted inbound attempt
+   * @param onAttempt - called with the remote IP of each admitted inbound attempt, and the
+   *   gate (to tell trusted hosts apart)
    */
-  constructor (target: FleetTarget, now: () => number, onAttempt: (ip: string) => void) {
+  constructor (target: FleetTarget, now: () => number, onAttempt: (ip: string, gate: Gate) => void) {
     this.target = target
     this.#now = now
     this.#onAttempt = onAttempt
@@ -135,9 +136,7 @@ export class GateBinding {
       const connection = event.detail.connection
       const ip = connection.remoteIp
       if (connection.direction !== 'inbound' || ip === undefined) return
-      const gate = this.target.gate
-      if (gate.size('trusted') > 0 && gate.check(ip, { direction: 'inbound' }).trusted) return
-      this.#onAttempt(ip)
+      this.#onAttempt(ip, this.target.gate)
     }
     target.events?.addEventListener('connection:pending', this.#listener)
   }

@@ -35,6 +35,8 @@ export interface HoldChange {
   readonly release: readonly string[]
 }
 
+const COLON = 58
+
 const NO_CHANGE: HoldChange = Object.freeze({ hold: Object.freeze([]), release: Object.freeze([]) })
 
 /**
@@ -116,7 +118,8 @@ export class BudgetCounter {
     const tiers = this.#tiers
     for (let index = 0; index < tiers.length; index++) {
       const tier = tiers[index] as ResolvedTier
-      const text = this.#keyText(family, tier)
+      // A dotted IPv4 address that parsed is already canonical: the host key itself.
+      const text = family === 4 && tier.ipv4PrefixLength === 32 && ip.charCodeAt(0) !== COLON ? ip : this.#keyText(family, tier)
       const window = Math.floor(now / tier.windowMs)
       let state = this.#keys.get(text)
       if (state === undefined) {

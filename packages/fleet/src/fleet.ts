@@ -17,7 +17,7 @@ import type { FleetRule, Refusal, RuleChange } from './records.ts'
 import type { RedisLink } from './redis.ts'
 import type { FleetKeys } from './scripts.ts'
 import type { AbortOptions, Clock } from '@cm/config'
-import type { GateList } from '@cm/gate'
+import type { Gate, GateList } from '@cm/gate'
 
 /**
  * Options of {@link Fleet.deny}, {@link Fleet.allow} and {@link Fleet.trust}.
@@ -288,7 +288,7 @@ export class Fleet {
    * ```
    */
   attach (target: FleetTarget): () => void {
-    const binding = new GateBinding(target, () => this.#now(), ip => { this.#onAttempt(ip) })
+    const binding = new GateBinding(target, () => this.#now(), (ip, gate) => { this.#onAttempt(ip, gate) })
     this.#bindings.add(binding)
     for (const rule of this.#rules.values()) {
       binding.set(rule.list, rule.entry, 'fleet', rule.expiresAt ?? Infinity)
@@ -844,10 +844,10 @@ export class Fleet {
     this.#scheduleLapse()
   }
 
-  /** Counts an admitted inbound attempt for the budget (no I/O). */
-  #onAttempt (ip: string): void {
+  /** Counts an admitted inbound attempt of an untrusted host for the budget (no I/O). */
+  #onAttempt (ip: string, gate: Gate): void {
     const budget = this.#budget
-    if (budget === undefined || this.#state !== 'synced') return
+    if (budget === undefined || this.#state !== 'synced' || gate.check(ip, { direction: 'inbound' }).trusted) return
     const change = budget.record(ip, this.#now())
     if (change.hold.length > 0) this.#applyHolds(change)
   }

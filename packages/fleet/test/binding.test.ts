@@ -67,15 +67,14 @@ describe('GateBinding', () => {
     expect(deny.mock.calls).toEqual([['203.0.113.2', { ttl: 5_000 }]])
   })
 
-  it('counts admitted inbound attempts from the events, not outbound ones nor trusted hosts', () => {
+  it('reports admitted inbound attempts from the events, not outbound ones', () => {
     const events = new SafeEventEmitter<FleetAttemptEvents>()
-    const gate = createGate({ trustedList: ['192.0.2.1'] })
+    const gate = createGate()
     const seen: string[] = []
-    const binding = new GateBinding({ gate, events }, () => 0, ip => { seen.push(ip) })
+    const binding = new GateBinding({ gate, events }, () => 0, (ip, from) => { if (from === gate) seen.push(ip) })
     const pending = (direction: string, remoteIp?: string): void => { events.safeDispatchEvent('connection:pending', { detail: { connection: { direction, remoteIp } } }) }
     pending('inbound', '203.0.113.7')
     pending('outbound', '203.0.113.8')
-    pending('inbound', '192.0.2.1')
     pending('inbound')
     binding.detach()
     pending('inbound', '203.0.113.9')

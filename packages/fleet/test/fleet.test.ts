@@ -200,11 +200,13 @@ describe('Fleet, over a real Redis', () => {
     const redis = await redisServer()
     const [a, b] = await nodes(redis.url, 2, { budget: { limit: 10, windowMs: 5_000 } })
     const events = new SafeEventEmitter<FleetAttemptEvents>()
-    const gate = createGate()
+    const gate = createGate({ trustedList: ['192.0.2.1'] })
     a!.fleet.attach({ gate, events })
     await a!.fleet.deny('198.51.100.7')
     await until(() => a!.fleet.metrics().budget?.nodes === 2, 'two live nodes')
     const pending = (ip: string): void => { events.safeDispatchEvent('connection:pending', { detail: { connection: { direction: 'inbound', remoteIp: ip } } }) }
+    for (let index = 0; index < 20; index++) pending('192.0.2.1')
+    expect(a!.fleet.metrics().budget?.keys).toBe(0) // trusted hosts are not counted
     for (let index = 0; index < 5; index++) pending('203.0.113.7')
     expect(gate.check('203.0.113.7').reason).toBe('deny-list') // held: 2 nodes × 5 reached 10
     const syncs = a!.fleet.metrics().budget?.syncs ?? 0

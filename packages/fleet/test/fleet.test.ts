@@ -246,6 +246,7 @@ describe('Fleet, over a real Redis', () => {
     const errors: unknown[] = []
     wrong.events.addEventListener('fleet:state', event => { if (event.detail.error !== undefined) errors.push(event.detail.error) })
     await expect(wrong.start({ signal: AbortSignal.timeout(300) })).rejects.toThrow(/timeout|aborted/i)
+    await until(() => errors.length > 0, 'the refusal to be reported')
     expect(wrong.state).toBe('disconnected')
     expect(String(errors[0])).toMatch(/WRONGPASS/)
   })
@@ -263,7 +264,7 @@ describe('Fleet, over a real Redis', () => {
     const untrusting = createFleet({ redis: { url: `rediss://127.0.0.1:${tlsPort}` }, reconnect: { initialDelayMs: 50, maxDelayMs: 50 } })
     cleanups.push(async () => { await untrusting.stop() })
     await expect(untrusting.start({ signal: AbortSignal.timeout(300) })).rejects.toThrow()
-    expect(untrusting.state).toBe('disconnected')
+    await until(() => untrusting.state === 'disconnected', 'the TLS failure to be reported')
   })
 
   it('start() waits for Redis; stop() ends the wait and every queued write', async () => {

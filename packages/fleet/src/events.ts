@@ -20,11 +20,12 @@ export interface FleetStateDetail {
 }
 
 /**
- * Why a node reloaded the snapshot: `start` (its first sync), `reconnect` (back after
- * Redis was away), `gap` (the log was trimmed past what it had read), `epoch` (Redis lost
- * its data: the node keeps its rules and writes them back).
+ * Why a node loaded the snapshot: `start` (its first sync), `gap` (the log was trimmed past
+ * what it had read, after an outage or a burst), `epoch` (Redis lost its data: the node
+ * keeps its rules and writes them back). A node back after an outage reads the log on from
+ * where it stopped, with no reload, when the log still has it.
  */
-export type FleetResyncReason = 'start' | 'reconnect' | 'gap' | 'epoch'
+export type FleetResyncReason = 'start' | 'gap' | 'epoch'
 
 /** The detail of `fleet:resync`. */
 export interface FleetResyncDetail {

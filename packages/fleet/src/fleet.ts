@@ -186,7 +186,7 @@ async function sleep (ms: number, signal: AbortSignal): Promise<void> {
  *
  * When Redis is away the node keeps every rule it knows (a ban never lapses early for
  * it), falls back on its own rate limiter, reports `fleet:state` and `metrics().connected`,
- * and reconnects with backoff; rules it writes meanwhile are enforced at once here and
+ * and reconnects with backoff, reading the log on from where it stopped; rules it writes meanwhile are enforced at once here and
  * sent when Redis is back.
  *
  * @example
@@ -240,7 +240,7 @@ export class Fleet {
   #draining = false
   #waiters = new Set<{ resolve: () => void, reject: (error: unknown) => void }>()
   readonly #counts = { disconnects: 0, applied: 0, rejected: 0, writes: 0, syncs: 0 }
-  readonly #resyncs: Record<FleetResyncReason, number> = { start: 0, reconnect: 0, gap: 0, epoch: 0 }
+  readonly #resyncs: Record<FleetResyncReason, number> = { start: 0, gap: 0, epoch: 0 }
 
   /**
    * @param init - how to reach Redis, the key prefix, the budget and the rest
@@ -534,14 +534,14 @@ export class Fleet {
   /** Connects, synchronises and follows; on any failure, waits and starts over. */
   async #run (signal: AbortSignal): Promise<void> {
     let attempt = 0
-    let reason: FleetResyncReason = 'start'
+    let first = true
     while (!signal.aborted) {
       let session: Session | undefined
       try {
         session = await this.#connect(signal)
         this.#session = session
-        await Promise.race([this.#resync(session, reason), session.failed])
-        reason = 'reconnect'
+        await Promise.race([first ? this.#resync(session, 'start') : this.#resume(session), session.failed])
+        first = false
         attempt = 0
         this.#setState('synced')
         this.#scheduleSync(session)
@@ -605,8 +605,8 @@ export class Fleet {
     }
   }
 
-  /** Loads the snapshot and sets the log position to follow from. */
-  async #resync (session: Session, reason: FleetResyncReason): Promise<void> {
+  /** The store's position (last seq and log id) and epoch, and its clock, read atomically. */
+  async #position (session: Session): Promise<{ seq: number, id: string, epoch: string }> {
     const sentAt = this.#clock.now()
     const position = await evalScript(session.command, POSITION_SCRIPT, [this.#keys.meta], [this.#newEpoch()])
     if (!Array.isArray(position) || position.length !== 4) throw new Error('Unexpected reply to the position script')
@@ -617,7 +617,25 @@ export class Fleet {
       throw new Error(`The fleet's meta record is malformed (seq ${preview(seqText)}, id ${preview(id)}, epoch ${preview(epoch)})`)
     }
     this.#learnTime(redisNow, sentAt)
-    const lost = this.#epoch !== undefined && epoch !== this.#epoch
+    return { seq, id, epoch }
+  }
+
+  /**
+   * Back after an outage: the log is read on from the last change applied (a trimmed log
+   * shows as a jump of `seq`, and the snapshot is reloaded then). Only a store that lost its
+   * data (a new epoch, or fewer changes than the node has seen) is reloaded at once.
+   */
+  async #resume (session: Session): Promise<void> {
+    const position = await this.#position(session)
+    if (position.epoch !== this.#epoch || position.seq < this.#lastSeq) {
+      await this.#resync(session, 'epoch', position)
+    }
+  }
+
+  /** Loads the snapshot and sets the log position to follow from. */
+  async #resync (session: Session, reason: FleetResyncReason, known?: { seq: number, id: string, epoch: string }): Promise<void> {
+    const { seq, id, epoch } = known ?? await this.#position(session)
+    const lost = this.#epoch !== undefined && (epoch !== this.#epoch || seq < this.#lastSeq)
     if (lost) reason = 'epoch'
 
     const present = new Set<string>()
@@ -733,9 +751,7 @@ export class Fleet {
 
   /** Whether a jump to `seq` is a real gap (the store has reached it), not a forged entry. */
   async #isGap (session: Session, seq: number): Promise<boolean> {
-    const position = await evalScript(session.command, POSITION_SCRIPT, [this.#keys.meta], [this.#newEpoch()])
-    const storeSeq = Array.isArray(position) ? integerReply(position[0]) : undefined
-    return storeSeq !== undefined && storeSeq >= seq
+    return (await this.#position(session)).seq >= seq
   }
 
   /** Applies one change of the snapshot or the log, unless what the node holds is newer. */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_ROUNDS, formatTable, runSuite } from './harness.ts'
 import { configSuite } from './suites/config.ts'
-import { fleetSuite } from './suites/fleet.ts'
+import { fleetSuite, fleetTcpSuite } from './suites/fleet.ts'
 import { gateBuildSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
 import { libp2pSuite } from './suites/libp2p.ts'
 import { managerAdmissionSuite, managerTcpSuite } from './suites/manager.ts'
@@ -12,7 +12,7 @@ import { stateCountSuite, stateSuite } from './suites/state.ts'
 import type { BenchSuite } from './harness.ts'
 
 /** Every suite, in the order they run. `pnpm bench <name>…` runs only the named ones. */
-const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, ...prunerSuites, managerAdmissionSuite, managerTcpSuite, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite, libp2pSuite, fleetSuite]
+const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, ...prunerSuites, managerAdmissionSuite, managerTcpSuite, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite, libp2pSuite, fleetSuite, fleetTcpSuite]
 
 const wanted = process.argv.slice(2).filter(argument => !argument.startsWith('-'))
 const unknown = wanted.filter(name => !SUITES.some(suite => suite.name === name))

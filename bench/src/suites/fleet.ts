@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { createFleet, createFleetAdmin } from '@cm/fleet'
 import { createGate } from '@cm/gate'
 import { createConnectionManager } from '@cm/manager'
+import { tcp } from '@cm/manager/tcp'
 import { createClient } from '@redis/client'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { percentile } from '../harness.ts'
@@ -19,9 +21,11 @@ import type { ChildProcess } from 'node:child_process'
  * one redis-server of the suite's own (127.0.0.1, a free port, no persistence).
  *
  * Tasks: `manager.accept` of an admitted connection (then closed) over an in-memory
- * transport, without a fleet (the baseline) and with a fleet attached and its budget on
- * (the accept path then also counts the attempt: no I/O); the fleet's cost per attempt
- * against `RateLimiterRedis.consume` (one round trip to Redis per check).
+ * transport, without a fleet (the baseline), with only an empty `connection:pending`
+ * listener (the event the fleet counts attempts from: its share of the cost), and with a
+ * fleet attached and its budget on (the accept path then also counts the attempt: no I/O);
+ * the fleet's cost per attempt against `RateLimiterRedis.consume` (one round trip to Redis
+ * per check).
  *
  * Report: ban propagation from `deny()` to enforced on every node, with 3 and 30 nodes
  * following one Redis (p50, p99 of 200 bans); rule changes applied per second by a node;
@@ -112,7 +116,7 @@ async function propagation (url: string, count: number, bans: number): Promise<{
 /**
  * Rule changes applied per second by one node: the node is cut off (CLIENT KILL), `changes`
  * changes are written meanwhile, and the node catches up from the log when it reconnects;
- * timed from its resync to the last change applied, so that the writer's pace does not count.
+ * timed from its reconnection to the last change applied, so that the writer's pace does not count.
  */
 async function applyRate (url: string, changes: number): Promise<number> {
   const fleet = createFleet({ redis: { url }, prefix: 'bench:rate:', node: 'follower', reconnect: { initialDelayMs: 5_000, maxDelayMs: 5_000 } })
@@ -129,7 +133,7 @@ async function applyRate (url: string, changes: number): Promise<number> {
   let applied = 0
   let resyncedAt = 0
   let last = 0
-  fleet.events.addEventListener('fleet:resync', () => { resyncedAt = performance.now() })
+  fleet.events.addEventListener('fleet:state', event => { if (event.detail.state === 'synced') resyncedAt = performance.now() })
   fleet.events.addEventListener('rule:apply', () => { applied++; last = performance.now() })
   for (let offset = 0; offset < changes; offset += 1_000) {
     await Promise.all(Array.from({ length: Math.min(1_000, changes - offset) }, async (_, index) => await admin.deny(ip(offset + index), { ttl: 600_000 })))
@@ -171,6 +175,8 @@ export const fleetSuite: BenchSuite = {
       return manager
     }
     const bare = await makeManager()
+    const withListener = await makeManager()
+    withListener.events.addEventListener('connection:pending', () => {})
     const withFleet = await makeManager()
     const fleet: Fleet = createFleet({ redis: { url: redis.url }, prefix: 'bench:admission:', budget: { limit: 1_000_000 } })
     fleet.attach(withFleet)
@@ -210,12 +216,13 @@ export const fleetSuite: BenchSuite = {
     reportLines = [
       '',
       `Ban propagation, deny() on one node until every node's gate refuses (200 bans, one Redis on loopback): 3 nodes p50 ${three.p50.toFixed(2)} ms, p99 ${three.p99.toFixed(2)} ms; 30 nodes p50 ${thirty.p50.toFixed(2)} ms, p99 ${thirty.p99.toFixed(2)} ms.`,
-      `Rule changes applied by one node: ${Math.round(rate).toLocaleString('en')} per second (20,000 changes read from the log after an outage, from its resync to the last one applied).`,
+      `Rule changes applied by one node: ${Math.round(rate).toLocaleString('en')} per second (20,000 changes read from the log after an outage, from its reconnection to the last one applied).`,
       `Redis commands per admitted attempt (INFO commandstats, scripts' inner commands included; 20,000 attempts from 200 hosts): @cm/fleet ${fleetOps.toFixed(3)}, RateLimiterRedis ${rlfOps.toFixed(2)}.`
     ]
     cleanup = async () => {
       await fleet.stop()
       await bare.stop()
+      await withListener.stop()
       await withFleet.stop()
       client.destroy()
       await redis.stop()
@@ -223,6 +230,7 @@ export const fleetSuite: BenchSuite = {
     let rlfNext = 0
     return [
       { name: '@cm/manager accept + close, no fleet', batch: 100, fn: acceptAndClose(bare) },
+      { name: '@cm/manager accept + close, an empty connection:pending listener', batch: 100, fn: acceptAndClose(withListener) },
       { name: '@cm/manager accept + close, fleet attached (budget on)', batch: 100, fn: acceptAndClose(withFleet) },
       { name: 'RateLimiterRedis.consume (one Redis round trip)', batch: 10, fn: async () => { for (let index = 0; index < 10; index++) await rlf.consume(ip(rlfNext++ % 10_000)) } }
     ]
@@ -230,5 +238,81 @@ export const fleetSuite: BenchSuite = {
   report: async () => {
     await cleanup?.()
     return reportLines
+  }
+}
+
+let tcpCleanup: (() => Promise<void>) | undefined
+let tcpInterleaved: (() => Promise<string[]>) | undefined
+const TCP_BATCH = 200
+const TCP_PARALLEL = 20
+
+/**
+ * The same comparison over loopback TCP, as a service sees it: connections from a client
+ * process of its own (`support/tcp-clients.ts`: connect, read one byte, close) against a
+ * managed server without a fleet (the baseline) and with a fleet attached, budget on.
+ */
+export const fleetTcpSuite: BenchSuite = {
+  name: 'fleet',
+  description: `admission over loopback TCP (${TCP_BATCH} connections per sample, ${TCP_PARALLEL} at a time, clients in a separate process), with a fleet attached against without`,
+  baseline: '@cm/manager (tcp), no fleet',
+  tasks: async () => {
+    const redis = await startRedis()
+    const child = fork(fileURLToPath(new URL('../support/tcp-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const run = async (port: number): Promise<number> => await new Promise(resolve => {
+      child.once('message', (reply: { served: number }) => { resolve(reply.served) })
+      child.send({ port, count: TCP_BATCH, parallel: TCP_PARALLEL })
+    })
+    const serve = async (): Promise<{ manager: ReturnType<typeof createConnectionManager>, port: number }> => {
+      const manager = createConnectionManager({
+        transport: tcp({ backlog: 1024 }),
+        config: { maxConnections: 1_000, maxIncomingPendingConnections: 1_000, inboundConnectionThreshold: 1_000_000 },
+        onConnection: connection => { connection.raw.end('ok') }
+      })
+      await manager.start()
+      const port = Number((await manager.listen('/ip4/127.0.0.1/tcp/0')).addresses[0]?.split('/')[4])
+      return { manager, port }
+    }
+    const bare = await serve()
+    const managed = await serve()
+    const fleet = createFleet({ redis: { url: redis.url }, prefix: 'bench:tcp:', budget: { limit: 1_000_000 } })
+    fleet.attach(managed.manager)
+    await fleet.start()
+    tcpCleanup = async () => {
+      child.disconnect()
+      await fleet.stop()
+      await bare.manager.stop()
+      await managed.manager.stop()
+      await redis.stop()
+    }
+    const expectServed = (served: number): void => { if (served !== TCP_BATCH) throw new Error(`served ${served} of ${TCP_BATCH}`) }
+    tcpInterleaved = async () => {
+      // Back to back, the order swapped every round, so that the machine's slow seconds fall
+      // on both servers alike: the median ratio of accept rates, with / without the fleet.
+      const ratios: number[] = []
+      for (let round = 0; round < 40; round++) {
+        const times: number[] = []
+        for (const port of round % 2 === 0 ? [bare.port, managed.port] : [managed.port, bare.port]) {
+          const started = performance.now()
+          expectServed(await run(port))
+          times.push(performance.now() - started)
+        }
+        const [first = 1, second = 1] = times
+        ratios.push(round % 2 === 0 ? first / second : second / first)
+      }
+      const sorted = [...ratios].sort((a, b) => a - b)
+      return [
+        '',
+        `Interleaved, 40 rounds of ${TCP_BATCH} connections to each server, the order swapped every round: accept rate with the fleet / without, median ${percentile(sorted, 0.5).toFixed(3)} (quartiles ${percentile(sorted, 0.25).toFixed(3)}-${percentile(sorted, 0.75).toFixed(3)}).`
+      ]
+    }
+    return [
+      { name: '@cm/manager (tcp), no fleet', batch: TCP_BATCH, fn: async () => { expectServed(await run(bare.port)) } },
+      { name: '@cm/manager (tcp), fleet attached (budget on)', batch: TCP_BATCH, fn: async () => { expectServed(await run(managed.port)) } }
+    ]
+  },
+  report: async () => {
+    const lines = await tcpInterleaved?.() ?? []
+    await tcpCleanup?.()
+    return lines
   }
 }

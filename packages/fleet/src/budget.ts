@@ -77,6 +77,8 @@ export class BudgetCounter {
   readonly #words = new Uint32Array(4)
   readonly #scratch = new Uint32Array(4)
   #nodes = 1
+  /** The live-node counts of the last replies: N is the largest, so one late heartbeat does not shrink it. */
+  readonly #nodeCounts: number[] = []
   /** Attempts admitted uncounted because `maxKeys` keys were already counted. */
   untracked = 0
 
@@ -90,7 +92,7 @@ export class BudgetCounter {
     this.#holdMs = holdMs
   }
 
-  /** The number of live nodes, from the last reply (at least 1). */
+  /** The number of live nodes: the largest count of the last 20 replies (at least 1). */
   get nodes (): number {
     return this.#nodes
   }
@@ -169,7 +171,9 @@ export class BudgetCounter {
    * with nothing pending are forgotten.
    */
   applyReply (lines: readonly ReportLine[], totals: readonly number[], nodes: number, now: number): HoldChange {
-    this.#nodes = Math.max(1, nodes)
+    this.#nodeCounts.push(Math.max(1, nodes))
+    if (this.#nodeCounts.length > 20) this.#nodeCounts.shift()
+    this.#nodes = Math.max(...this.#nodeCounts)
     const hold: Array<{ text: string, tier: string, until: number }> = []
     const release: string[] = []
     lines.forEach((line, index) => {

@@ -225,6 +225,8 @@ export class Fleet {
   #lapseTimer: ReturnType<typeof setTimeout> | undefined
   #lapseAt = Infinity
   #offset: number
+  #bestRoundTrip = Infinity
+  #timeLearnedAt = -Infinity
   #state: FleetState = 'stopped'
   #stateSince: number
   #controller: AbortController | undefined
@@ -596,12 +598,21 @@ export class Fleet {
     return session
   }
 
-  /** Measures Redis's clock against ours from a reply's time and the round trip. */
+  /**
+   * Measures Redis's clock against ours from a reply's time and the round trip. A sample is
+   * off by up to half its round trip, so one is taken only if its round trip is within 1 ms
+   * of the best recent one (or the last was taken more than 10 s ago): a slow reply on a
+   * busy machine does not move every window and TTL by tens of milliseconds.
+   */
   #learnTime (redisNow: unknown, sentAt: number): void {
     const now = integerReply(redisNow)
     const receivedAt = this.#clock.now()
-    if (now !== undefined && receivedAt - sentAt < 1_000) {
+    const roundTrip = receivedAt - sentAt
+    if (now === undefined || roundTrip > 1_000) return
+    if (roundTrip <= this.#bestRoundTrip + 1 || receivedAt - this.#timeLearnedAt > 10_000) {
       this.#offset = now - (sentAt + receivedAt) / 2
+      this.#bestRoundTrip = roundTrip
+      this.#timeLearnedAt = receivedAt
     }
   }
 
@@ -913,7 +924,7 @@ export class Fleet {
     const tiers = this.#options.budget?.tiers ?? []
     const head = [
       this.node,
-      Math.max(3 * this.#options.syncIntervalMs, 1_000),
+      Math.max(10 * this.#options.syncIntervalMs, 2_000),
       this.#options.logLength,
       this.#newEpoch(),
       this.#keys.budget,

@@ -261,7 +261,7 @@ describe('Fleet, over a real Redis', () => {
     const [a, b] = await nodes(`rediss://127.0.0.1:${tlsPort}`, 2, { redis: { tls: { ca } } })
     await a!.fleet.deny('203.0.113.1')
     await until(() => !b!.gate.check('203.0.113.1').allowed, 'the ban over TLS')
-    const untrusting = createFleet({ redis: { url: `rediss://127.0.0.1:${tlsPort}` }, reconnect: { initialDelayMs: 50, maxDelayMs: 50 } })
+    const untrusting = createFleet({ redis: { url: `rediss://127.0.0.1:${tlsPort}`, connectTimeoutMs: 1_000 }, reconnect: { initialDelayMs: 50, maxDelayMs: 50 } })
     cleanups.push(async () => { await untrusting.stop() })
     await expect(untrusting.start({ signal: AbortSignal.timeout(300) })).rejects.toThrow()
     await until(() => untrusting.state === 'disconnected', 'the TLS failure to be reported')

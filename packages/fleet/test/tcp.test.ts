@@ -21,7 +21,7 @@ interface Node {
   readonly manager: ConnectionManager<Socket>
   readonly fleet: Fleet
   readonly port: number
-  /** Admitted inbound attempts: remote IP and Date.now(). */
+  /** Admitted inbound attempts: remote IP and the time by Redis's clock, as the node estimates it. */
   readonly admitted: Array<{ ip: string, at: number }>
 }
 
@@ -37,7 +37,7 @@ async function managedNodes (url: string, budget?: FleetBudgetInit): Promise<Nod
     fleet.attach(manager)
     const admitted: Array<{ ip: string, at: number }> = []
     manager.events.addEventListener('connection:pending', event => {
-      if (event.detail.connection.direction === 'inbound') admitted.push({ ip: event.detail.connection.remoteIp ?? '', at: Date.now() })
+      if (event.detail.connection.direction === 'inbound') admitted.push({ ip: event.detail.connection.remoteIp ?? '', at: Date.now() + fleet.metrics().clockOffsetMs })
     })
     await manager.start()
     const port = portOf((await manager.listen('/ip4/127.0.0.1/tcp/0')).addresses[0])

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { SafeEventEmitter } from '@cm/config'
 import { createGate } from '@cm/gate'
@@ -69,6 +70,19 @@ describe('Fleet, over a real Redis', () => {
     expect(await admin.remove('deny', '198.51.100.7')).toBe(true)
     await until(() => a!.gate.check('198.51.100.7').allowed && b!.gate.check('198.51.100.7').allowed, 'the removal everywhere')
     expect(a!.fleet.metrics().rules).toEqual({ deny: 0, allow: 0, trusted: 0 })
+  })
+
+  it('the cm-fleet command writes, lists and removes rules', async () => {
+    const redis = await redisServer()
+    const [a] = await nodes(redis.url, 1)
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+    const run = (...args: string[]): string => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, CM_FLEET_URL: redis.url, USER: 'ops' } })
+    expect(run('deny', '/ip4/203.0.113.0/ipcidr/24', '--ttl', '1h')).toMatch(/^deny 203\.0\.113\.0\/24 until \S+ \(change #1\)/)
+    await until(() => a!.gate.check('203.0.113.5').reason === 'deny-list', 'the ban on the node')
+    expect(run('list')).toMatch(/^deny\t203\.0\.113\.0\/24\t\S+\tops\n$/)
+    expect(run('remove', 'deny', '203.0.113.0/24')).toBe('removed deny 203.0.113.0/24\n')
+    await until(() => a!.gate.check('203.0.113.5').allowed, 'the removal on the node')
+    expect(() => run('deny', '1.2.3.4/33')).toThrow(/prefix length/)
   })
 
   it('Redis killed: every node keeps its bans and says so; a ban written meanwhile reaches every node when Redis is back (AOF keeps the rest)', async () => {

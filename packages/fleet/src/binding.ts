@@ -234,7 +234,8 @@ export class GateBinding {
       if (typeof owned.before === 'number' && rule.expiresAt !== undefined && rule.expiresAt < owned.before) {
         gate.deny(owned.entry, { expiresAt: owned.before })
       }
-      if (sweep) this.#sweep = { entry: owned.entry, ttl }
+      // The sweep re-denies the entry with a TTL: never for an entry the gate had its own rule on.
+      if (sweep && owned.before === undefined) this.#sweep = { entry: owned.entry, ttl }
     } else if (owned.list === 'allow') {
       gate.allow(owned.entry)
     } else {

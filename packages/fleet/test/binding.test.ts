@@ -65,6 +65,11 @@ describe('GateBinding', () => {
     binding.set('deny', '203.0.113.3', 'hold', 5_000)
     binding.flush()
     expect(deny.mock.calls).toEqual([['203.0.113.2', { ttl: 5_000 }]])
+    // An entry the gate had a timed rule on is never re-denied by the sweep (it would shorten it).
+    gate.deny('198.51.100.1', { ttl: 60_000 })
+    binding.set('deny', '198.51.100.1', 'fleet', 1_000, true)
+    binding.flush()
+    expect(deny.mock.calls).toHaveLength(1)
   })
 
   it('reports admitted inbound attempts from the events, not outbound ones', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_ROUNDS, formatResultsFile, formatSuite, formatTargets, measureSuite } from './harness.ts'
 import { configSuite } from './suites/config.ts'
+import { fleetSuite, fleetTcpSuite } from './suites/fleet.ts'
 import { gateBuildSuite, gateHostileSuite, gateScaleSuite, gateSuite } from './suites/gate.ts'
 import { libp2pSuite } from './suites/libp2p.ts'
 import { managerAdmissionSuite, managerTcpSuite } from './suites/manager.ts'
@@ -15,7 +16,7 @@ import { stateCountSuite, stateSuite } from './suites/state.ts'
 import type { BenchSuite, SuiteResult } from './harness.ts'
 
 /** Every suite, in the order they run. `pnpm bench <name>…` runs only the named ones. */
-const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, gateHostileSuite, ...prunerSuites, managerAdmissionSuite, managerTcpSuite, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite, libp2pSuite, soakSuite]
+const SUITES: readonly BenchSuite[] = [configSuite, gateSuite, gateScaleSuite, gateBuildSuite, gateHostileSuite, ...prunerSuites, managerAdmissionSuite, managerTcpSuite, rateLimitSuite, rateLimitFloodSuite, stateSuite, stateCountSuite, libp2pSuite, fleetSuite, fleetTcpSuite, soakSuite]
 
 const flag = (name: string): string | undefined => process.argv.find(argument => argument.startsWith(`--${name}=`))?.slice(name.length + 3)
 const wanted = process.argv.slice(2).filter(argument => !argument.startsWith('-'))

@@ -1,0 +1,193 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { BudgetCounter, budgetBound } from '../src/budget.ts'
+import type { ResolvedBudget } from '../src/options.ts'
+
+const host = (limit: number, windowMs = 1_000): ResolvedBudget => ({
+  maxKeys: 1_000,
+  tiers: [{ name: 'host', limit, windowMs, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }]
+})
+
+describe('BudgetCounter', () => {
+  it('.record() - holds a key once its projection reaches the budget (known + nodes × unacknowledged)', () => {
+    const counter = new BudgetCounter(host(10), 400)
+    counter.applyReply([], [], 3, 0) // three nodes alive
+    const holds: number[] = []
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      if (counter.record('203.0.113.7', 100).hold.length > 0) holds.push(attempt)
+    }
+    // 3 × 4 = 12 >= 10: held after the fourth attempt (ceil(10 / 3) = 4), once.
+    expect(holds).toEqual([4])
+    expect(counter.held()).toEqual(['203.0.113.7'])
+  })
+
+  it('.applyReply() - lifts a hold when the fleet total leaves room, and holds to the window end at the budget', () => {
+    const counter = new BudgetCounter(host(10), 400)
+    counter.applyReply([], [], 3, 0)
+    for (let attempt = 0; attempt < 4; attempt++) counter.record('203.0.113.7', 100)
+    const report = counter.takeReport()
+    expect(report).toEqual([{ tier: 0, window: 0, text: '203.0.113.7', count: 4 }])
+    // The fleet counted 5 (another node reported 1): 5 + 3 × 0 < 10, released.
+    expect(counter.applyReply(report, [5], 3, 150)).toEqual({ hold: [], release: ['203.0.113.7'] })
+    counter.record('203.0.113.7', 160)
+    const second = counter.takeReport()
+    // The fleet reached the budget: held until the window ends.
+    expect(counter.applyReply(second, [10], 3, 200)).toEqual({ hold: [{ text: '203.0.113.7', tier: 'host', until: 1_000 }], release: [] })
+  })
+
+  it('.record() - a new window starts from nothing; a hold of the past window does not carry over', () => {
+    const counter = new BudgetCounter(host(2), 400)
+    counter.record('198.51.100.1', 10)
+    expect(counter.record('198.51.100.1', 20).hold).toHaveLength(1)
+    expect(counter.record('198.51.100.1', 1_010).hold).toHaveLength(0)
+    expect(counter.record('198.51.100.1', 1_020).hold).toHaveLength(1)
+  })
+
+  it('.record() - keys IPv6 by /64 and tiers by their prefixes, IPv4-mapped as IPv4', () => {
+    const counter = new BudgetCounter({
+      maxKeys: 100,
+      tiers: [
+        { name: 'host', limit: 100, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
+        { name: 'subnet', limit: 100, windowMs: 1_000, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }
+      ]
+    }, 400)
+    counter.record('2001:db8:1:2:3:4:5:6', 0)
+    counter.record('::ffff:203.0.113.9', 0)
+    expect(counter.takeReport().map(line => line.text).sort()).toEqual(['2001:db8:1:2::/64', '2001:db8:1::/48', '203.0.113.0/24', '203.0.113.9'])
+  })
+
+  it('.record() - counts at most maxKeys keys; the rest are admitted uncounted', () => {
+    const counter = new BudgetCounter({ ...host(5), maxKeys: 2 }, 400)
+    counter.record('192.0.2.1', 0)
+    counter.record('192.0.2.2', 0)
+    counter.record('192.0.2.3', 0)
+    expect(counter.size).toBe(2)
+    expect(counter.untracked).toBe(1)
+    expect(counter.record('not an address', 0).hold).toHaveLength(0)
+  })
+
+  it('.reset() - forgets everything and returns the keys to release', () => {
+    const counter = new BudgetCounter(host(1), 400)
+    counter.record('192.0.2.1', 0)
+    expect(counter.reset()).toEqual(['192.0.2.1'])
+    expect(counter.size).toBe(0)
+  })
+})
+
+describe('budgetBound', () => {
+  it('is limit - 1 + nodes × ceil(limit / nodes)', () => {
+    expect(budgetBound(30, 3)).toBe(59)
+    expect(budgetBound(20, 3)).toBe(40)
+    expect(budgetBound(10, 1)).toBe(19)
+    expect(budgetBound(100, 30)).toBe(219)
+  })
+})
+
+/**
+ * A fleet of N nodes and one Redis, in simulated time: every node runs a real
+ * BudgetCounter, syncs every T ms (each at its own phase, with its own round trip), Redis
+ * adds the counts and blocks a key at the budget until the window ends, and the block
+ * reaches each node after its own delay. A host sprays attempts at random nodes and
+ * times. The reference model is a plain count of admitted attempts per window.
+ */
+interface Scenario {
+  readonly nodes: number
+  readonly limit: number
+  readonly windowMs: number
+  readonly syncMs: number
+  readonly rtts: readonly number[]
+  readonly delays: readonly number[]
+  readonly phases: readonly number[]
+  readonly attempts: ReadonlyArray<{ readonly at: number, readonly node: number }>
+}
+
+function simulate (scenario: Scenario): Map<number, number> {
+  const { nodes, limit, windowMs, syncMs } = scenario
+  const budget = host(limit, windowMs)
+  const counters = Array.from({ length: nodes }, () => new BudgetCounter(budget, 4 * syncMs))
+  const heldUntil = new Array<number>(nodes).fill(0)
+  const blockedUntil = new Array<number>(nodes).fill(0)
+  const totals = new Map<number, number>()
+  const admitted = new Map<number, number>()
+  type Event = { at: number, order: number, run: () => void }
+  const queue: Event[] = []
+  let order = 0
+  const schedule = (at: number, run: () => void): void => { queue.push({ at, order: order++, run }) }
+  const end = Math.max(...scenario.attempts.map(attempt => attempt.at), 0) + 2 * windowMs
+  const applyHolds = (node: number, change: { hold: ReadonlyArray<{ until: number }>, release: readonly string[] }): void => {
+    for (const hold of change.hold) heldUntil[node] = hold.until
+    if (change.release.length > 0) heldUntil[node] = 0
+  }
+  for (let node = 0; node < nodes; node++) {
+    counters[node]?.applyReply([], [], nodes, 0)
+    for (let at = scenario.phases[node] ?? 0; at < end; at += syncMs) {
+      schedule(at, () => {
+        const lines = counters[node]?.takeReport() ?? []
+        const rtt = scenario.rtts[node] ?? 1
+        schedule(at + rtt / 2, () => {
+          const replies = lines.map(line => {
+            const total = (totals.get(line.window) ?? 0) + line.count
+            totals.set(line.window, total)
+            if (total >= limit && total - line.count < limit) {
+              const until = (line.window + 1) * windowMs
+              for (let other = 0; other < nodes; other++) {
+                schedule(at + rtt / 2 + (scenario.delays[other] ?? 0), () => { blockedUntil[other] = Math.max(blockedUntil[other] ?? 0, until) })
+              }
+            }
+            return total
+          })
+          schedule(at + rtt, () => { applyHolds(node, counters[node]?.applyReply(lines, replies, nodes, at + rtt) ?? { hold: [], release: [] }) })
+        })
+      })
+    }
+  }
+  for (const attempt of scenario.attempts) {
+    schedule(attempt.at, () => {
+      const node = attempt.node
+      if ((heldUntil[node] ?? 0) > attempt.at || (blockedUntil[node] ?? 0) > attempt.at) return
+      const window = Math.floor(attempt.at / windowMs)
+      admitted.set(window, (admitted.get(window) ?? 0) + 1)
+      applyHolds(node, counters[node]?.record('203.0.113.7', attempt.at) ?? { hold: [], release: [] })
+    })
+  }
+  while (queue.length > 0) {
+    queue.sort((a, b) => a.at - b.at || a.order - b.order)
+    const next = queue.shift()
+    next?.run()
+  }
+  return admitted
+}
+
+describe('the fleet budget, simulated', () => {
+  it('never admits more than budgetBound(limit, nodes) of a host per window, whatever the timing', () => {
+    const scenario = fc.integer({ min: 1, max: 8 }).chain(nodes => fc.record({
+      nodes: fc.constant(nodes),
+      limit: fc.integer({ min: 1, max: 60 }),
+      windowMs: fc.constantFrom(500, 1_000),
+      syncMs: fc.integer({ min: 10, max: 200 }),
+      rtts: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: nodes, maxLength: nodes }),
+      delays: fc.array(fc.integer({ min: 0, max: 60 }), { minLength: nodes, maxLength: nodes }),
+      phases: fc.array(fc.integer({ min: 0, max: 199 }), { minLength: nodes, maxLength: nodes }),
+      attempts: fc.array(fc.record({ at: fc.integer({ min: 0, max: 2_999 }), node: fc.integer({ min: 0, max: nodes - 1 }) }), { maxLength: 600 })
+        .map(attempts => [...attempts].sort((a, b) => a.at - b.at))
+    }))
+    fc.assert(fc.property(scenario, input => {
+      const admitted = simulate(input)
+      const bound = budgetBound(input.limit, input.nodes)
+      for (const count of admitted.values()) {
+        if (count > bound) return false
+      }
+      return true
+    }), { numRuns: 200 })
+  })
+
+  it('a host spraying evenly gets at least the budget, and under the bound, not N times the budget', () => {
+    // 3 nodes, 30 per second, a sync every 50 ms: 3,000 attempts in 3 s, round robin.
+    const attempts = Array.from({ length: 3_000 }, (_, index) => ({ at: index, node: index % 3 }))
+    const admitted = simulate({ nodes: 3, limit: 30, windowMs: 1_000, syncMs: 50, rtts: [1, 2, 3], delays: [1, 2, 3], phases: [0, 17, 33], attempts })
+    for (const count of admitted.values()) {
+      expect(count).toBeGreaterThanOrEqual(30)
+      expect(count).toBeLessThanOrEqual(budgetBound(30, 3))
+    }
+  })
+})

@@ -114,7 +114,8 @@ export interface SnapshotSource<Metadata> {
   /** Every peer, and how many of its connections are in a state and direction. */
   readonly peers: Iterable<[string, GroupCount]>
   readonly hostCount: number
-  readonly slotHeads: ReadonlyArray<Entry<Metadata> | undefined>
+  /** The oldest connection of a lane. */
+  readonly oldest: (lane: number) => Entry<Metadata> | undefined
   readonly streams: number
   readonly closedTotal: number
   readonly closedByReason: Readonly<Record<CloseReason, number>>
@@ -148,7 +149,7 @@ export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): Trac
   }
   const oldest: Partial<Record<ActiveState, OldestConnection>> = {}
   ACTIVE_STATES.forEach((name, state) => {
-    const entry = oldestOf(source.slotHeads[state * 2], source.slotHeads[state * 2 + 1], state)
+    const entry = oldestOf(source.oldest(state * 2), source.oldest(state * 2 + 1), state)
     if (entry !== undefined) {
       const since = enteredAt(entry, state)
       const view = entry.view

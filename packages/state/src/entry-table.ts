@@ -8,7 +8,7 @@ import type { Entry } from './connection-record.ts'
  * reused, keeps IDs unique. An ID slot whose generation reaches `MAX_GENERATION` is retired,
  * so IDs stay safe integers. ID slot 0 is never used, so 0 can mean "no connection".
  */
-export const SLOT_COUNT = 2 ** 23
+const SLOT_COUNT = 2 ** 23
 const MAX_GENERATION = Math.floor(Number.MAX_SAFE_INTEGER / SLOT_COUNT) - 1
 
 /** @internal The ID slot of a connection's ID. */

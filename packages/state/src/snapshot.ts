@@ -1,4 +1,4 @@
-import { ACTIVE_STATES, CLOSED, CLOSING, OPEN, PENDING } from './connection-record.ts'
+import { ACTIVE_STATES, CLOSING, OPEN, PENDING } from './connection-record.ts'
 import type { ActiveState, CloseReason, ConnectionRecord, Direction, Entry } from './connection-record.ts'
 
 /** Counts of connections in one state (or all), by direction. */
@@ -198,13 +198,12 @@ export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): Trac
   }
 }
 
-/** When a connection entered `state`. */
+/** When a connection entered `state`, an active state. */
 function enteredAt<Metadata> (entry: Entry<Metadata>, state: number): number {
   switch (state) {
     case PENDING: return entry.pendingAt
     case OPEN: return entry.openAt ?? entry.pendingAt
-    case CLOSING: return entry.closingAt ?? entry.pendingAt
-    default: return entry.closedAt ?? CLOSED
+    default: return entry.closingAt ?? entry.pendingAt
   }
 }
 

@@ -506,8 +506,7 @@ export interface Gate {
 
 /**
  * The default {@link Gate}: deny, allow and trusted lists whose check does the same work
- * with ten rules or a million (one hash-table probe per prefix length present). The check
- * is in decision.ts, the rules' bookkeeping in rule-book.ts.
+ * with ten rules or a million (one hash-table probe per prefix length present).
  *
  * @example
  * ```ts
@@ -523,6 +522,7 @@ export class DefaultGate implements Gate {
   /** Tells the gate apart in logs and inspection: `'@cm/gate'`. */
   readonly [Symbol.toStringTag] = '@cm/gate'
 
+  // The check path is decision.ts; the rules, their directions and expiry are rule-book.ts.
   readonly #rules: RuleBook
   /** Scratch space for the address being checked. */
   readonly #words = new Uint32Array(4)

@@ -1,3 +1,5 @@
+import { slotOf } from './entry-table.ts'
+
 /**
  * The direction of a connection: `inbound` (the remote dialled us) or `outbound` (we dialled).
  *
@@ -160,6 +162,8 @@ export const NO_TAGS: Readonly<Record<string, number>> = Object.freeze(Object.cr
  */
 export class Entry<Metadata> {
   readonly id: number
+  /** The ID slot of `id`, where the tracker's tables hold the connection (see entry-table.ts). */
+  readonly slot: number
   /** 0 inbound, 1 outbound. */
   readonly direction: 0 | 1
   readonly remoteAddress: string
@@ -200,6 +204,7 @@ export class Entry<Metadata> {
 
   constructor (id: number, direction: 0 | 1, remoteAddress: string, host: string | undefined, hostKey: number | string | undefined, peer: string | undefined, now: number, metadata: Metadata | undefined) {
     this.id = id
+    this.slot = slotOf(id)
     this.direction = direction
     this.remoteAddress = remoteAddress
     this.host = host

@@ -292,7 +292,7 @@ export class ConnectionTracker<Metadata = unknown> {
     } else if (entry.closeError === undefined && error !== undefined) {
       entry.closeError = error
     }
-    this.#table.release(id)
+    this.#table.release(entry)
     this.#lanes.remove(entry)
     if (entry.hostKey !== undefined) {
       this.#hosts.leave(entry)
@@ -556,7 +556,8 @@ export class ConnectionTracker<Metadata = unknown> {
     if (host !== undefined && hostKey === undefined) {
       return result
     }
-    // By peer when given (a peer has few connections), else by host; the host then matches.
+    // By the peer's group when a peer is given (a peer has few connections; a host given too
+    // is matched one by one), else by the host's.
     const groups: GroupIndex<HostKey, Metadata> = peer === undefined ? this.#hosts : this.#peers
     const group = peer === undefined ? this.#hosts.find(hostKey as HostKey) : this.#peers.find(peer)
     if (groups.count(group, state, direction) === 0) {

@@ -41,9 +41,13 @@ export class EventQueue<Metadata> {
 
   /** Dispatches the queued events in order, unless a dispatch is already running (it will). */
   flush (): void {
-    if (this.#dispatching || this.#queue.length === 0) {
-      return
+    // Small, so that it inlines into every tracker operation; the loop runs only for events.
+    if (!this.#dispatching && this.#queue.length > 0) {
+      this.#dispatchQueued()
     }
+  }
+
+  #dispatchQueued (): void {
     this.#dispatching = true
     const queue = this.#queue
     try {

@@ -1,5 +1,4 @@
 import { CLOSING, OPEN } from './connection-record.ts'
-import { slotOf } from './entry-table.ts'
 import { GroupRecords } from './group-records.ts'
 import { HashIndex } from './hash-index.ts'
 import { SlotLists } from './slot-lists.ts'
@@ -75,8 +74,7 @@ export class GroupIndex<Key extends HostKey, Metadata> {
   join (entry: Entry<Metadata>): void {
     const key = this.#keyOf(entry)
     const hash = this.#index.hashOf(key)
-    const slot = slotOf(entry.id)
-    this.#lists.reserve(slot)
+    const slot = entry.slot
     this.#setHash(entry, hash)
     const held = this.#index.getOrSet(key, soloGroup(slot), hash)
     if (held === 0) {
@@ -96,7 +94,7 @@ export class GroupIndex<Key extends HostKey, Metadata> {
   leave (entry: Entry<Metadata>): void {
     const group = this.#groupOf(entry)
     const hash = this.#hashOf(entry)
-    const slot = slotOf(entry.id)
+    const slot = entry.slot
     if (group === 0) {
       this.#index.remove(hash, soloGroup(slot))
       return
@@ -151,7 +149,7 @@ export class GroupIndex<Key extends HostKey, Metadata> {
 
   /** The connection after `entry` in its group (`undefined`: it was the last). */
   next (entry: Entry<Metadata>): Entry<Metadata> | undefined {
-    return this.#table.at(this.#lists.next(slotOf(entry.id)))
+    return this.#table.at(this.#lists.next(entry.slot))
   }
 
   /** Every key, with the count of its connections by state and direction. */
@@ -164,7 +162,7 @@ export class GroupIndex<Key extends HostKey, Metadata> {
   /** Puts a connection at the head of a group record's list and counts it. */
   #push (group: number, entry: Entry<Metadata>): void {
     const records = this.#records
-    records.setHead(group, this.#lists.push(records.head(group), slotOf(entry.id)))
+    records.setHead(group, this.#lists.push(records.head(group), entry.slot))
     records.add(group, entry.lane, 1)
     this.#setGroup(entry, group)
   }

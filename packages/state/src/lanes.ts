@@ -61,8 +61,9 @@ export class Lanes<Metadata> {
 
   /** Counts a new connection and appends it to its lane's list. */
   add (entry: Entry<Metadata>): void {
-    this.#append(entry)
-    addToLane(this.#counters, 0, entry.lane, 1)
+    const lane = entry.lane
+    this.#append(entry, lane)
+    addToLane(this.#counters, 0, lane, 1)
   }
 
   /** Takes a connection out of its lane (before it leaves the tracker). */
@@ -74,9 +75,10 @@ export class Lanes<Metadata> {
 
   /** Moves a connection whose state has just changed from lane `from` to its own lane. */
   moved (entry: Entry<Metadata>, from: number): void {
+    const to = entry.lane
     this.#unlink(entry, from)
-    this.#append(entry)
-    moveLane(this.#counters, 0, from, entry.lane)
+    this.#append(entry, to)
+    moveLane(this.#counters, 0, from, to)
   }
 
   /** How many connections are in `state` and `direction` (-1: any). */
@@ -89,8 +91,7 @@ export class Lanes<Metadata> {
     return this.#heads[lane]
   }
 
-  #append (entry: Entry<Metadata>): void {
-    const lane = entry.lane
+  #append (entry: Entry<Metadata>, lane: number): void {
     const tail = this.#tails[lane]
     entry.lanePrevious = tail
     entry.laneNext = undefined

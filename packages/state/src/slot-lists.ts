@@ -20,27 +20,15 @@ export class SlotLists {
   /** The ID slot after each ID slot in its list; 0 for the tail. */
   #next = new Int32Array(INITIAL_SLOTS)
 
-  /** Makes room for `slot` (slots are handed out in order, so this grows by doubling). */
-  reserve (slot: number): void {
-    const length = this.#next.length
-    if (slot < length) {
-      return
-    }
-    const size = Math.max(length * 2, slot + 1)
-    const previous = new Int32Array(size)
-    previous.set(this.#previous)
-    this.#previous = previous
-    const next = new Int32Array(size)
-    next.set(this.#next)
-    this.#next = next
-  }
-
   /**
-   * Puts `slot` (reserved) at the head of the list that starts at `head` (0: an empty list).
+   * Puts `slot` at the head of the list that starts at `head` (0: an empty list).
    *
    * @returns the new head: `slot`
    */
   push (head: number, slot: number): number {
+    if (slot >= this.#next.length) {
+      this.#grow(slot)
+    }
     this.#previous[slot] = 0
     this.#next[slot] = head
     if (head !== 0) {
@@ -69,8 +57,19 @@ export class SlotLists {
     return head
   }
 
-  /** The ID slot after `slot` in its list; 0 at the tail. */
+  /** The ID slot after `slot` in its list; 0 at the tail, and for a slot never pushed. */
   next (slot: number): number {
-    return this.#next[slot] ?? 0
+    return slot < this.#next.length ? this.#next[slot] ?? 0 : 0
+  }
+
+  /** Makes room for `slot` and those before it, by doubling at least. */
+  #grow (slot: number): void {
+    const size = Math.max(this.#next.length * 2, slot + 1)
+    const previous = new Int32Array(size)
+    previous.set(this.#previous)
+    this.#previous = previous
+    const next = new Int32Array(size)
+    next.set(this.#next)
+    this.#next = next
   }
 }

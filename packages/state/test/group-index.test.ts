@@ -41,9 +41,9 @@ describe('GroupIndex', () => {
     expect(index.connected(first)).toBe(1)
 
     index.leave(first)
-    table.release(first.id)
+    table.release(first)
     index.leave(second)
-    table.release(second.id)
+    table.release(second)
     expect(index.find('peer-a')).toBe(0)
     expect(index.count(index.find('peer-a'), -1, -1)).toBe(0)
     expect(members(index, 'peer-a')).toEqual([])
@@ -77,7 +77,7 @@ describe('GroupIndex', () => {
           index.moved(entry, from)
         } else {
           index.leave(entry)
-          table.release(entry.id)
+          table.release(entry)
           held.delete(connection)
           const rest = (model.get(entry.peer ?? '') ?? []).filter(other => other !== entry)
           if (rest.length === 0) model.delete(entry.peer ?? '')

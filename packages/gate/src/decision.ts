@@ -1,6 +1,6 @@
 import { MAX_PEER_ID_LENGTH, parseIpInto, parsePeerId, readMultiaddr } from '@cm/config'
 import { ALLOWED, ALLOWED_TRUSTED, INVALID_ADDRESS, NOT_ALLOW_LISTED } from './verdict.ts'
-import type { GateCheckOptions, GatePeerCheckOptions } from './gate.ts'
+import type { GateCheckOptions, GatePeerCheckOptions } from './options.ts'
 import type { RuleBook } from './rule-book.ts'
 import type { RuleList, RuleRecord } from './rule-list.ts'
 import type { GateVerdict } from './verdict.ts'

@@ -14,7 +14,7 @@ import {
 import { Heap } from 'mnemonist'
 import { RuleList } from './rule-list.ts'
 import { readSnapshot } from './snapshot.ts'
-import type { DenyOptions, GateInit, GateList, GateRule } from './gate.ts'
+import type { DenyOptions, GateInit, GateList, GateRule } from './options.ts'
 import type { Expiry, RuleRecord } from './rule-list.ts'
 import type { GateSnapshot, GateSnapshotDenyEntry } from './snapshot.ts'
 import type { AddressEntry, Clock, ListDirection, OptionRule, OptionsSchema } from '@cm/config'

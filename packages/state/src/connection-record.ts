@@ -191,8 +191,8 @@ export class Entry<Metadata> {
   lanePrevious: Entry<Metadata> | undefined = undefined
   laneNext: Entry<Metadata> | undefined = undefined
   /**
-   * The record ID of the peer's group in the peer index (see GroupIndex); 0 while the
-   * connection is its peer's only one, or has no peer.
+   * The record ID of the peer's group in the peer index; 0 while that group is a solo (the
+   * peer's first connection, alone so far: see GroupIndex), or without a peer.
    */
   peerGroup = 0
   /** The peer's hash in the peer index (kept so that closing does not hash it again). */

@@ -49,15 +49,7 @@
 
 export { InvalidSnapshotError } from './errors.ts'
 export { createGate, DefaultGate } from './gate.ts'
-export type {
-  DenyOptions,
-  Gate,
-  GateCheckOptions,
-  GateDirection,
-  GateInit,
-  GateList,
-  GatePeerCheckOptions,
-  GateRule
-} from './gate.ts'
+export type { Gate } from './gate.ts'
+export type { DenyOptions, GateCheckOptions, GateDirection, GateInit, GateList, GatePeerCheckOptions, GateRule } from './options.ts'
 export type { GateSnapshot, GateSnapshotDenyEntry } from './snapshot.ts'
 export type { GateAllowed, GateReason, GateRefused, GateVerdict } from './verdict.ts'

@@ -203,11 +203,6 @@ class LengthTable<T> {
     }
   }
 
-  /** Bytes held by the table's arrays (keys, values, bitmap), for memory reports. */
-  get byteLength (): number {
-    return this.#keys.byteLength + this.#capacity * 4 + (this.#bitmap?.byteLength ?? 0)
-  }
-
   #bitmapIndex (words: Uint32Array): number {
     return this.prefixLength === 0 ? 0 : (words[0] ?? 0) >>> (32 - this.prefixLength)
   }
@@ -420,14 +415,6 @@ class FamilyTable<T> {
     }
   }
 
-  get byteLength (): number {
-    let total = 0
-    for (const table of this.#tables) {
-      total += table?.byteLength ?? 0
-    }
-    return total
-  }
-
   #updateLengths (): void {
     let count = 0
     for (let length = this.#tables.length - 1; length >= 0; length--) {
@@ -488,10 +475,5 @@ export class PrefixTable<T> {
   * values (): Generator<T> {
     yield * this.#ipv4.values()
     yield * this.#ipv6.values()
-  }
-
-  /** Bytes held by the tables' arrays (not counting the values themselves). */
-  get byteLength (): number {
-    return this.#ipv4.byteLength + this.#ipv6.byteLength
   }
 }

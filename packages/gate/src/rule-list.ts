@@ -233,9 +233,4 @@ export class RuleList {
     }
     yield * this.#peers.values()
   }
-
-  /** Bytes held by the lookup tables' arrays (not the rules themselves). */
-  get tableBytes (): number {
-    return this.#networks.byteLength + this.#bound.byteLength
-  }
 }

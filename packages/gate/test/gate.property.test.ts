@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import ipaddr from 'ipaddr.js'
 import { describe, expect, it } from 'vitest'
 import { createGate } from '../src/gate.ts'
-import type { GateDirection, GateList } from '../src/gate.ts'
+import type { GateDirection, GateList } from '../src/options.ts'
 import type { GateVerdict } from '../src/verdict.ts'
 import type { ListDirection } from '@cm/config'
 

@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { InvalidSnapshotError } from '../src/errors.ts'
 import { createGate, DefaultGate } from '../src/gate.ts'
-import type { GateInit } from '../src/gate.ts'
+import type { GateInit } from '../src/options.ts'
 import type { GateVerdict } from '../src/verdict.ts'
 import type { Clock } from '@cm/config'
 

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InvalidSnapshotError } from '../src/errors.ts'
 import { createGate } from '../src/gate.ts'
-import type { GateList } from '../src/gate.ts'
+import type { GateList } from '../src/options.ts'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const MEGABYTE = 1024 * 1024

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG, InvalidConfigError, ProblemCollector, resolveConfig, systemClock, updateConfig } from '@cm/config'
+import { clockRule, DEFAULT_CONFIG, InvalidConfigError, ProblemCollector, resolveConfig, systemClock, updateConfig } from '@cm/config'
 import type { AbortOptions, Clock, ConnectionConfig, ConnectionConfigInit } from '@cm/config'
 import { PrunerStoppedError } from './errors.ts'
 import { ProtectionRegistry } from './protection.ts'
@@ -245,8 +245,8 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
     if (protection !== undefined && !(protection instanceof ProtectionRegistry)) {
       problems.add('protection', 'a ProtectionRegistry', protection)
     }
-    if (clock !== undefined && typeof (clock as Partial<Clock> | null)?.now !== 'function') {
-      problems.add('clock', 'an object with a `now()` method', clock)
+    if (clock !== undefined) {
+      clockRule.check(clock, 'clock', problems)
     }
     const custom = strategy === undefined ? undefined : checkStrategy(strategy, problems)
     const config = collectProblems(problems, () => resolveConfig(configInit)) ?? DEFAULT_CONFIG

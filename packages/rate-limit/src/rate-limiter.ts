@@ -1,6 +1,6 @@
-import { attemptLimitRule, DEFAULT_CONFIG, parseIpInto, ProblemCollector, RATE_LIMIT_OPTIONS_SCHEMA, resolveOptions, systemClock } from '@cm/config'
+import { attemptLimitRule, clockRule, DEFAULT_CONFIG, parseIpInto, ProblemCollector, RATE_LIMIT_OPTIONS_SCHEMA, resolveOptions, systemClock } from '@cm/config'
 import { Tier } from './tier.ts'
-import type { Clock, IpFamily, OptionRule, OptionsSchema, RateLimitOptions, RateLimitOptionsInit } from '@cm/config'
+import type { Clock, IpFamily, OptionsSchema, RateLimitOptions, RateLimitOptionsInit } from '@cm/config'
 
 /**
  * The options of a {@link RateLimiter}: the per-host `threshold`, the `rateLimit` options of
@@ -208,17 +208,6 @@ const INVALID_ADDRESS: RateLimitInvalidAddress = Object.freeze({ allowed: false,
 
 type ResolvedInit = RateLimitOptions & { readonly threshold: number, readonly clock: Clock }
 
-const clockRule: OptionRule<Clock> = {
-  expected: 'a clock (an object with a now() method)',
-  check (value, path, problems): value is Clock {
-    const ok = typeof value === 'object' && value !== null && typeof (value as Partial<Clock>).now === 'function'
-    if (!ok) {
-      problems.add(path, 'a clock (an object with a now() method)', value)
-    }
-    return ok
-  }
-}
-
 const SCHEMA: OptionsSchema<ResolvedInit> = {
   threshold: { default: DEFAULT_CONFIG.inboundConnectionThreshold, rule: attemptLimitRule },
   ...RATE_LIMIT_OPTIONS_SCHEMA,
@@ -366,38 +355,6 @@ export class RateLimiter {
       return INVALID_ADDRESS
     }
     return this.#acquire(family, this.#words)
-  }
-
-  /**
-   * {@link RateLimiter.tryAcquire} for an address already parsed with `parseIpInto` from
-   * `@cm/config` (so that a caller that parsed it for other checks does not parse it twice).
-   *
-   * @param family - 4 or 6, as `parseIpInto` returned it (IPv4-mapped addresses are 4)
-   * @param words - the address words `parseIpInto` wrote: `words[0]` for IPv4,
-   *   `words[0..3]` for IPv6; read, never kept
-   *
-   * @example
-   * ```ts
-   * import { parseIpInto } from '@cm/config'
-   * import { createRateLimiter } from '@cm/rate-limit'
-   *
-   * const limiter = createRateLimiter()
-   * const words = new Uint32Array(4)
-   * const family = parseIpInto('2001:db8::1', words)
-   * const result = family === 0 ? undefined : limiter.tryAcquireParsed(family, words)
-   * ```
-   */
-  tryAcquireParsed (family: IpFamily, words: Uint32Array): RateLimitResult {
-    if (!this.#enabled) {
-      this.#admitted++
-      return ADMITTED
-    }
-    if (family !== 4 && family !== 6) {
-      this.#refused++
-      this.#invalidAddresses++
-      return INVALID_ADDRESS
-    }
-    return this.#acquire(family, words)
   }
 
   /**

@@ -129,5 +129,6 @@ describe('fuzz', () => {
       expect(typeof limiter.charge(ip as string)).toBe('boolean')
       expect(typeof limiter.reset(ip as string)).toBe('boolean')
     }), { numRuns: 3_000 })
-  })
+    // Megabyte inputs: close to vitest's 5 s default timeout on a loaded machine.
+  }, 30_000)
 })

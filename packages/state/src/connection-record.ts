@@ -1,3 +1,5 @@
+import { slotOf } from './entry-table.ts'
+
 /**
  * The direction of a connection: `inbound` (the remote dialled us) or `outbound` (we dialled).
  *
@@ -134,7 +136,7 @@ export interface ConnectionRecordJson {
   readonly tags: Readonly<Record<string, number>>
 }
 
-/** @internal The index of each state, and of each direction; a slot is `state * 2 + direction`. */
+/** @internal The index of each state (a direction's is 0 inbound, 1 outbound); see lanes.ts. */
 export const PENDING = 0
 /** @internal */
 export const OPEN = 1
@@ -144,16 +146,24 @@ export const CLOSING = 2
 export const CLOSED = 3
 const STATE_NAMES: readonly ConnectionState[] = ['pending', 'open', 'closing', 'closed']
 
+/** @internal The name of a state's index. */
+export function stateName (state: number): ConnectionState {
+  return STATE_NAMES[state] ?? 'closed'
+}
+
 /** @internal A shared, frozen, empty tag set. */
 export const NO_TAGS: Readonly<Record<string, number>> = Object.freeze(Object.create(null) as Record<string, number>)
 
 /**
  * @internal
- * The tracker's own mutable record of one connection, with the links of its state's list.
- * Never handed out: users see it through a {@link ConnectionRecord}.
+ * The tracker's own mutable record of one connection, with the links of its lane's list and
+ * its places in the peer and host indexes. Never handed out: users see it through a
+ * {@link ConnectionRecord}.
  */
 export class Entry<Metadata> {
   readonly id: number
+  /** The ID slot of `id`, where the tracker's tables hold the connection (see entry-table.ts). */
+  readonly slot: number
   /** 0 inbound, 1 outbound. */
   readonly direction: 0 | 1
   readonly remoteAddress: string
@@ -177,24 +187,24 @@ export class Entry<Metadata> {
   readonly metadata: Metadata | undefined
   readonly view: ConnectionRecord<Metadata>
 
-  // Links of the list of the connections in the same state and direction.
-  slotPrevious: Entry<Metadata> | undefined = undefined
-  slotNext: Entry<Metadata> | undefined = undefined
+  // Links of the list of the connections in the same lane (see Lanes).
+  lanePrevious: Entry<Metadata> | undefined = undefined
+  laneNext: Entry<Metadata> | undefined = undefined
   /**
-   * The peer's group (see GroupRecords), 0 while the connection is the peer's only one (the
-   * peer index then holds its ID slot, negated) or has no peer. The links of the peer's list
-   * are the tracker's, by ID slot (see SlotLists).
+   * The record ID of the peer's group in the peer index; 0 while that group is a solo (the
+   * peer's first connection, alone so far: see GroupIndex), or without a peer.
    */
   peerGroup = 0
   /** The peer's hash in the peer index (kept so that closing does not hash it again). */
   peerHash = 0
-  /** The same for the host. */
+  /** The same for the host index. */
   hostGroup = 0
   /** The host key's hash in the host index. */
   hostHash = 0
 
   constructor (id: number, direction: 0 | 1, remoteAddress: string, host: string | undefined, hostKey: number | string | undefined, peer: string | undefined, now: number, metadata: Metadata | undefined) {
     this.id = id
+    this.slot = slotOf(id)
     this.direction = direction
     this.remoteAddress = remoteAddress
     this.host = host
@@ -206,9 +216,14 @@ export class Entry<Metadata> {
     this.view = createView(this)
   }
 
-  /** The slot of the state-and-direction counters and lists: `state * 2 + direction`. */
-  get slot (): number {
+  /** The lane of the connection: `state * 2 + direction` (see lanes.ts). */
+  get lane (): number {
     return this.state * 2 + this.direction
+  }
+
+  /** Whether the connection is in `state` and `direction` (-1: any). */
+  matches (state: number, direction: number): boolean {
+    return (state < 0 || this.state === state) && (direction < 0 || this.direction === direction)
   }
 }
 
@@ -285,7 +300,7 @@ export class ConnectionRecord<Metadata = unknown> {
 
   /** The connection's state. */
   get state (): ConnectionState {
-    return STATE_NAMES[this.#entry.state] ?? 'closed'
+    return stateName(this.#entry.state)
   }
 
   /**

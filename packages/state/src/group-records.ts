@@ -1,29 +1,30 @@
-/** Int32s per group: six counters (one per state-and-direction slot), the total, the head. */
-const STRIDE = 8
-const TOTAL = 6
-const HEAD = 7
+import { CLOSING, OPEN } from './connection-record.ts'
+import { addToLane, countLanes, LANE_COUNTERS, moveLane } from './lanes.ts'
+
+/** Int32s per group: its lane counters (six lanes and their total), then the head of its list. */
+const STRIDE = LANE_COUNTERS + 1
+const HEAD = LANE_COUNTERS
 /** Groups the records make room for at first. */
 const INITIAL_GROUPS = 64
 
 /**
  * @internal
- * The records of the groups of connections with more than one connection (a peer's, or a
- * host's): per group, its counters by state and direction, their total, the ID slot of the
- * head of its list (see SlotLists) and its key. A group is a small integer, its ID (never
- * 0), that the peer or host index holds as its value; the counters and the head of a group
- * are eight int32s side by side in one `Int32Array`.
+ * The records of the groups of two or more connections (a peer's, or a host's), part of a
+ * {@link GroupIndex}: per group, its key, its lane counters and the ID slot of the head of
+ * its list (see SlotLists). A group is a small positive integer, its record ID; the counters
+ * and the head of a group are eight int32s side by side in one `Int32Array`.
  *
- * Why not an object per group: the index held the group object, so a connection joining a
- * group read the index's value array, then the object, one after the other, two scattered
- * reads that miss the CPU caches with 100,000 connections held. Here the index's probe reads
- * the group's ID in the same cache line as the hash, and the counters and head are one read
- * further. IDs of released groups are reused, most recently released first; the records
- * never shrink (like the tracker's ID slots, they stay at the most groups held at once).
+ * Why not an object per group: the index would hold the object, so a connection joining a
+ * group would read the index's value, then the object, two scattered reads that miss the CPU
+ * caches with 100,000 connections held. Here the index's probe reads the record ID in the
+ * same cache line as the hash, and the counters and head are one read further. Released
+ * record IDs are reused, most recently released first; the records never shrink (like the
+ * tracker's ID slots, they stay at the most groups held at once).
  */
 export class GroupRecords<Key> {
   #data = new Int32Array(INITIAL_GROUPS * STRIDE)
   readonly #keys: Array<Key | undefined> = [undefined]
-  /** Released IDs, the most recently released last. */
+  /** Released record IDs, the most recently released last. */
   readonly #free: number[] = []
 
   /** A new, empty group of `key`: no connections, counters at 0. */
@@ -44,7 +45,7 @@ export class GroupRecords<Key> {
     return group
   }
 
-  /** Releases an empty group's ID for reuse. */
+  /** Releases an empty group's record ID for reuse. */
   release (group: number): void {
     this.#keys[group] = undefined
     this.#free.push(group)
@@ -55,20 +56,14 @@ export class GroupRecords<Key> {
     return this.#keys[group] as Key
   }
 
-  /** Adds `delta` to the count of one state-and-direction slot of a group, and to its total. */
-  add (group: number, slot: number, delta: number): void {
-    const data = this.#data
-    const base = group * STRIDE
-    data[base + slot] = (data[base + slot] ?? 0) + delta
-    data[base + TOTAL] = (data[base + TOTAL] ?? 0) + delta
+  /** Adds `delta` to the counter of one lane of a group, and to its total. */
+  add (group: number, lane: number, delta: number): void {
+    addToLane(this.#data, group * STRIDE, lane, delta)
   }
 
-  /** Moves one connection of a group from one state-and-direction slot to another. */
+  /** Moves one connection of a group from one lane to another. */
   move (group: number, from: number, to: number): void {
-    const data = this.#data
-    const base = group * STRIDE
-    data[base + from] = (data[base + from] ?? 0) - 1
-    data[base + to] = (data[base + to] ?? 0) + 1
+    moveLane(this.#data, group * STRIDE, from, to)
   }
 
   /**
@@ -76,28 +71,18 @@ export class GroupRecords<Key> {
    * (-1: either).
    */
   count (group: number, state: number, direction: number): number {
-    const data = this.#data
-    const base = group * STRIDE
-    if (state >= 0) {
-      const slot = base + state * 2
-      return direction >= 0 ? data[slot + direction] ?? 0 : (data[slot] ?? 0) + (data[slot + 1] ?? 0)
-    }
-    if (direction >= 0) {
-      return (data[base + direction] ?? 0) + (data[base + 2 + direction] ?? 0) + (data[base + 4 + direction] ?? 0)
-    }
-    return data[base + TOTAL] ?? 0
+    return countLanes(this.#data, group * STRIDE, state, direction)
   }
 
   /** How many of a group's connections have opened and not yet closed (open or closing). */
   connected (group: number): number {
-    const data = this.#data
     const base = group * STRIDE
-    return (data[base + 2] ?? 0) + (data[base + 3] ?? 0) + (data[base + 4] ?? 0) + (data[base + 5] ?? 0)
+    return countLanes(this.#data, base, OPEN, -1) + countLanes(this.#data, base, CLOSING, -1)
   }
 
   /** How many connections a group has. */
   total (group: number): number {
-    return this.#data[group * STRIDE + TOTAL] ?? 0
+    return this.count(group, -1, -1)
   }
 
   /** The ID slot of the first connection of a group's list; 0 while it is empty. */

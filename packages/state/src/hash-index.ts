@@ -1,9 +1,9 @@
 /**
  * @internal
- * The map behind the tracker's peer and host indexes: open addressing with linear probing
- * over one flat `Int32Array` of seeded hashes interleaved with int32 values (for the tracker,
- * a group ID or a connection's negated ID slot). No keys are stored: a value leads to its
- * key (a group record, or the connection, knows its peer or host).
+ * The map behind a {@link GroupIndex}: open addressing with linear probing over one flat
+ * `Int32Array` of seeded hashes interleaved with int32 values (for a group index, a group's
+ * reference). No keys are stored: a value leads to its key (a group record, or the
+ * connection, knows its peer or host).
  *
  * Why not a V8 `Map`: a `Map` finds a key through a bucket, then a chain of entries, and for a
  * string key it also reads each candidate key's characters. With 100,000 connections held
@@ -11,9 +11,7 @@
  * that sees deletes rebuilds its whole table from time to time. Here a lookup reads one
  * cache line of the table (usually), which holds the value beside the hash, and reads a key
  * only when the full 32-bit hash matches, which is almost only for the key sought.
- * Replacing and removing find the slot by its value, reading no key at all. Measured on the
- * project's machine with 100,000 connections held, side by side in one process: `add()`
- * with a new peer about twice as fast as with two `Map`s (see the package README).
+ * Replacing and removing find the bucket by its value, reading no key at all.
  *
  * The hash is seeded per index from `crypto.getRandomValues`, so whoever chooses the keys
  * (peer IDs, source addresses) cannot predict where they land. It is a fast hash, not a
@@ -40,7 +38,7 @@ function mix (hash: number): number {
 export type KeyHash = (key: number | string, seed: number) => number
 
 /**
- * The seeded hash of a key, never 0 (0 marks an empty slot): an int32 key is mixed, a string
+ * The seeded hash of a key, never 0 (0 marks an empty bucket): an int32 key is mixed, a string
  * key is hashed over its UTF-16 code units, two at a time (FNV-1a from the seed and the
  * length, then mixed).
  */
@@ -67,18 +65,17 @@ export function hashKey (key: number | string, seed: number): number {
 /**
  * @internal
  * A map from int32 or string keys to int32 values, each value non-zero and held by one key
- * only (the tracker's values are group IDs and negated ID slots), iterated in no particular
- * order. Hashes and values are interleaved in one `Int32Array`, so that the probe that finds
- * a key reads its value in the same cache line.
+ * only, iterated in no particular order. Hashes and values are interleaved in one
+ * `Int32Array`, so that the probe that finds a key reads its value in the same cache line.
  */
 export class HashIndex<Key extends number | string> {
   readonly #seed = randomSeed()
   readonly #keyOf: (value: number) => Key
   readonly #hash: KeyHash
   #capacity = INITIAL_CAPACITY
-  /** `32 - log2(#capacity)`: a hash's top bits pick the home slot. */
+  /** `32 - log2(#capacity)`: a hash's top bits pick the home bucket. */
   #shift = INITIAL_SHIFT
-  /** Per slot, the hash of its key (0: an empty slot), then its value. */
+  /** Per bucket, the hash of its key (0: an empty bucket), then its value. */
   #table = new Int32Array(INITIAL_CAPACITY * 2)
   #size = 0
 
@@ -100,7 +97,7 @@ export class HashIndex<Key extends number | string> {
 
   /**
    * The hash this index gives `key`. The methods that take a `hash` take this one, so that a
-   * caller that keeps it (the tracker keeps it in the entry) hashes a key once.
+   * caller that keeps it (a group index keeps it in the entry) hashes a key once.
    */
   hashOf (key: Key): number {
     return this.#hash(key, this.#seed)
@@ -108,8 +105,8 @@ export class HashIndex<Key extends number | string> {
 
   /** The value of `key`, or 0 if it is not held. */
   get (key: Key, hash: number = this.hashOf(key)): number {
-    const slot = this.#find(key, hash)
-    return slot >= 0 ? this.#table[slot * 2 + 1] ?? 0 : 0
+    const bucket = this.#find(key, hash)
+    return bucket >= 0 ? this.#table[bucket * 2 + 1] ?? 0 : 0
   }
 
   /**
@@ -117,16 +114,16 @@ export class HashIndex<Key extends number | string> {
    * key) and returns 0. One probe where `get` then a set would take two.
    */
   getOrSet (key: Key, value: number, hash: number = this.hashOf(key)): number {
-    const slot = this.#find(key, hash)
-    if (slot >= 0) {
-      return this.#table[slot * 2 + 1] ?? 0
+    const bucket = this.#find(key, hash)
+    if (bucket >= 0) {
+      return this.#table[bucket * 2 + 1] ?? 0
     }
     if ((this.#size + 1) * 4 > this.#capacity * 3) {
       this.#resize(this.#capacity * 2)
       this.#place(hash, value)
     } else {
-      // #find returned the empty slot that ended the probe, as -1 - slot.
-      const empty = (-1 - slot) * 2
+      // #find returned the empty bucket that ended the probe, as -1 - bucket.
+      const empty = (-1 - bucket) * 2
       this.#table[empty] = hash
       this.#table[empty + 1] = value
     }
@@ -141,11 +138,11 @@ export class HashIndex<Key extends number | string> {
    * @returns whether `value` was held
    */
   replace (hash: number, value: number, replacement: number): boolean {
-    const slot = this.#find(undefined, hash, value)
-    if (slot < 0) {
+    const bucket = this.#find(undefined, hash, value)
+    if (bucket < 0) {
       return false
     }
-    this.#table[slot * 2 + 1] = replacement
+    this.#table[bucket * 2 + 1] = replacement
     return true
   }
 
@@ -155,11 +152,11 @@ export class HashIndex<Key extends number | string> {
    * @returns whether `value` was held
    */
   remove (hash: number, value: number): boolean {
-    const slot = this.#find(undefined, hash, value)
-    if (slot < 0) {
+    const bucket = this.#find(undefined, hash, value)
+    if (bucket < 0) {
       return false
     }
-    this.#removeSlot(slot)
+    this.#removeBucket(bucket)
     this.#size--
     if (this.#capacity > INITIAL_CAPACITY && this.#size * 8 < this.#capacity) {
       this.#resize(this.#capacity / 2)
@@ -179,46 +176,46 @@ export class HashIndex<Key extends number | string> {
   }
 
   /**
-   * The slot holding `key` (when `value` is 0), or the slot holding `value` (otherwise, with
-   * no key read); `-1 - slot` for the empty slot where the probe ended.
+   * The bucket holding `key` (when `value` is 0), or the bucket holding `value` (otherwise, with
+   * no key read); `-1 - bucket` for the empty bucket where the probe ended.
    */
   #find (key: Key | undefined, hash: number, value = 0): number {
     const table = this.#table
     const mask = this.#capacity - 1
-    let slot = hash >>> this.#shift
+    let bucket = hash >>> this.#shift
     for (;;) {
-      const found = table[slot * 2] ?? 0
+      const found = table[bucket * 2] ?? 0
       if (found === 0) {
-        return -1 - slot
+        return -1 - bucket
       }
       if (found === hash) {
-        const held = table[slot * 2 + 1] ?? 0
+        const held = table[bucket * 2 + 1] ?? 0
         if (value === 0 ? this.#keyOf(held) === key : held === value) {
-          return slot
+          return bucket
         }
       }
-      slot = (slot + 1) & mask
+      bucket = (bucket + 1) & mask
     }
   }
 
-  /** Puts a key known to be absent in the first empty slot of its run. */
+  /** Puts a key known to be absent in the first empty bucket of its run. */
   #place (hash: number, value: number): void {
     const table = this.#table
     const mask = this.#capacity - 1
-    let slot = hash >>> this.#shift
-    while (table[slot * 2] !== 0) {
-      slot = (slot + 1) & mask
+    let bucket = hash >>> this.#shift
+    while (table[bucket * 2] !== 0) {
+      bucket = (bucket + 1) & mask
     }
-    table[slot * 2] = hash
-    table[slot * 2 + 1] = value
+    table[bucket * 2] = hash
+    table[bucket * 2 + 1] = value
   }
 
-  /** Empties a slot, shifting later entries of its run back so that no probe stops early. */
-  #removeSlot (slot: number): void {
+  /** Empties a bucket, shifting later entries of its run back so that no probe stops early. */
+  #removeBucket (bucket: number): void {
     const table = this.#table
     const mask = this.#capacity - 1
     const shift = this.#shift
-    let hole = slot
+    let hole = bucket
     let next = (hole + 1) & mask
     for (let hash = table[next * 2] ?? 0; hash !== 0; hash = table[next * 2] ?? 0) {
       const home = hash >>> shift

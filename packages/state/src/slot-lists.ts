@@ -1,42 +1,24 @@
-/** Slots the lists make room for at first. */
+/** ID slots the lists make room for at first. */
 const INITIAL_SLOTS = 1_024
 
 /**
  * @internal
- * A group's list of connections (a peer's, or a host's), for any number of groups: links
- * between the ID slots of the connections, in two typed arrays indexed by slot, rather than
- * references between the entries.
+ * The lists of the connections of each group (a peer's, or a host's), part of a
+ * {@link GroupIndex}: links between the ID slots of the connections, in two typed arrays
+ * indexed by ID slot, rather than references between the entries.
  *
  * Why not references: putting a connection at the head of its group's list must link the
  * old head back to it. With a reference, that is a property store on the old head, and the
  * store first loads the old head (to check its shape), a connection made long ago whose
  * memory is seldom in the caches. Here it is a store of one integer into an array at hand.
- * With 100,000 connections held, leaving that store out altogether (a diagnostic, not a
- * correct tracker) made a peer's second-connection `add()` 150-250 ns faster; these lists
- * made it faster by a median 7.5% (about 50 ns), measured side by side (see the README).
  *
- * Slot 0 is never a connection's, so 0 ends a list and marks an empty one.
+ * ID slot 0 is never a connection's, so 0 ends a list and marks an empty one.
  */
 export class SlotLists {
-  /** The slot before each slot in its list; 0 for the head. */
+  /** The ID slot before each ID slot in its list; 0 for the head. */
   #previous = new Int32Array(INITIAL_SLOTS)
-  /** The slot after each slot in its list; 0 for the tail. */
+  /** The ID slot after each ID slot in its list; 0 for the tail. */
   #next = new Int32Array(INITIAL_SLOTS)
-
-  /** Makes room for `slot` (slots are handed out in order, so this grows by doubling). */
-  reserve (slot: number): void {
-    const length = this.#next.length
-    if (slot < length) {
-      return
-    }
-    const size = Math.max(length * 2, slot + 1)
-    const previous = new Int32Array(size)
-    previous.set(this.#previous)
-    this.#previous = previous
-    const next = new Int32Array(size)
-    next.set(this.#next)
-    this.#next = next
-  }
 
   /**
    * Puts `slot` at the head of the list that starts at `head` (0: an empty list).
@@ -44,6 +26,9 @@ export class SlotLists {
    * @returns the new head: `slot`
    */
   push (head: number, slot: number): number {
+    if (slot >= this.#next.length) {
+      this.#grow(slot)
+    }
     this.#previous[slot] = 0
     this.#next[slot] = head
     if (head !== 0) {
@@ -72,8 +57,19 @@ export class SlotLists {
     return head
   }
 
-  /** The slot after `slot` in its list; 0 at the tail. */
+  /** The ID slot after `slot` in its list; 0 at the tail, and for a slot never pushed. */
   next (slot: number): number {
-    return this.#next[slot] ?? 0
+    return slot < this.#next.length ? this.#next[slot] ?? 0 : 0
+  }
+
+  /** Makes room for `slot` and those before it, by doubling at least. */
+  #grow (slot: number): void {
+    const size = Math.max(this.#next.length * 2, slot + 1)
+    const previous = new Int32Array(size)
+    previous.set(this.#previous)
+    this.#previous = previous
+    const next = new Int32Array(size)
+    next.set(this.#next)
+    this.#next = next
   }
 }

@@ -1,4 +1,4 @@
-import { ACTIVE_STATES, CLOSED, CLOSING, OPEN, PENDING } from './connection-record.ts'
+import { ACTIVE_STATES, CLOSING, OPEN, PENDING } from './connection-record.ts'
 import type { ActiveState, CloseReason, ConnectionRecord, Direction, Entry } from './connection-record.ts'
 
 /** Counts of connections in one state (or all), by direction. */
@@ -114,7 +114,8 @@ export interface SnapshotSource<Metadata> {
   /** Every peer, and how many of its connections are in a state and direction. */
   readonly peers: Iterable<[string, GroupCount]>
   readonly hostCount: number
-  readonly slotHeads: ReadonlyArray<Entry<Metadata> | undefined>
+  /** The oldest connection of a lane. */
+  readonly oldest: (lane: number) => Entry<Metadata> | undefined
   readonly streams: number
   readonly closedTotal: number
   readonly closedByReason: Readonly<Record<CloseReason, number>>
@@ -148,7 +149,7 @@ export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): Trac
   }
   const oldest: Partial<Record<ActiveState, OldestConnection>> = {}
   ACTIVE_STATES.forEach((name, state) => {
-    const entry = oldestOf(source.slotHeads[state * 2], source.slotHeads[state * 2 + 1], state)
+    const entry = oldestOf(source.oldest(state * 2), source.oldest(state * 2 + 1), state)
     if (entry !== undefined) {
       const since = enteredAt(entry, state)
       const view = entry.view
@@ -197,13 +198,12 @@ export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): Trac
   }
 }
 
-/** When a connection entered `state`. */
+/** When a connection entered `state`, an active state. */
 function enteredAt<Metadata> (entry: Entry<Metadata>, state: number): number {
   switch (state) {
     case PENDING: return entry.pendingAt
     case OPEN: return entry.openAt ?? entry.pendingAt
-    case CLOSING: return entry.closingAt ?? entry.pendingAt
-    default: return entry.closedAt ?? CLOSED
+    default: return entry.closingAt ?? entry.pendingAt
   }
 }
 

@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, it } from 'vitest'
 import { createConnectionTracker } from '../src/connection-tracker.ts'
 import type { ActiveState, CloseReason, ConnectionState, Direction } from '../src/connection-record.ts'
-import type { ConnectionFilter, ConnectionTracker } from '../src/connection-tracker.ts'
+import type { ConnectionTracker } from '../src/connection-tracker.ts'
+import type { ConnectionFilter } from '../src/tracker-arguments.ts'
 
 // A reference model: a plain array of records, every query answered by a linear scan.
 

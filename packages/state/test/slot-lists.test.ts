@@ -27,11 +27,10 @@ describe('SlotLists', () => {
     expect(walk(lists, head)).toEqual([3])
   })
 
-  it('keeps its lists when it grows past its first size', () => {
+  it('keeps its lists when it grows past its first size, and ends the list of a slot never pushed', () => {
     const lists = new SlotLists()
     let head = 0
     for (let slot = 1; slot <= 5_000; slot++) {
-      lists.reserve(slot)
       head = lists.push(head, slot)
     }
     // Slot 10 was linked to 11 before the first growth: that link must have been copied.
@@ -40,6 +39,7 @@ describe('SlotLists', () => {
     expect(walked).toHaveLength(4_999)
     expect(walked[0]).toBe(5_000)
     expect(walked.slice(-10)).toEqual([11, 9, 8, 7, 6, 5, 4, 3, 2, 1])
+    expect(lists.next(1_000_000)).toBe(0)
   })
 
   it('behaves as arrays of slots, newest first, under any sequence of pushes and removals', () => {

@@ -1,0 +1,149 @@
+import { MAX_PEER_ID_LENGTH, parseIpInto, parsePeerId, readMultiaddr } from '@cm/config'
+import { ALLOWED, ALLOWED_TRUSTED, INVALID_ADDRESS, NOT_ALLOW_LISTED } from './verdict.ts'
+import type { GateCheckOptions, GatePeerCheckOptions } from './options.ts'
+import type { RuleBook } from './rule-book.ts'
+import type { RuleList, RuleRecord } from './rule-list.ts'
+import type { GateVerdict } from './verdict.ts'
+import type { IpFamily, ListDirection } from '@cm/config'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const SLASH = 47
+const DIGIT_ONE = 49
+const LETTER_Q = 81
+
+/**
+ * @internal
+ * The verdict for a connection from or to `address` (see {@link Gate.check}): the address is
+ * parsed into `words` (scratch space of four words, so that IP text allocates nothing), then
+ * looked up in the lists of `rules`.
+ */
+export function checkAddress (rules: RuleBook, words: Uint32Array, address: string | Multiaddr, options: GateCheckOptions | undefined): GateVerdict {
+  let family: 0 | IpFamily = 0
+  let peer: unknown = options?.peer
+  if (typeof address === 'string' && address.charCodeAt(0) !== SLASH) {
+    family = parseIpInto(address, words)
+    if (family === 0) {
+      return INVALID_ADDRESS
+    }
+    return decide(rules, words, family, canonicalPeer(peer), options?.direction)
+  }
+  if (typeof address !== 'string' && !isMultiaddr(address)) {
+    return INVALID_ADDRESS
+  }
+  const target = readMultiaddr(address)
+  if (target === undefined) {
+    return INVALID_ADDRESS
+  }
+  if (target.ip !== undefined) {
+    family = parseIpInto(target.ip, words)
+    if (family === 0) {
+      return INVALID_ADDRESS
+    }
+  }
+  if (peer === undefined) {
+    peer = target.peerId
+  }
+  return decide(rules, words, family, canonicalPeer(peer), options?.direction)
+}
+
+/** @internal The verdict for a connection with `peer` (see {@link Gate.checkPeer}). */
+export function checkPeer (rules: RuleBook, words: Uint32Array, peer: string, options: GatePeerCheckOptions | undefined): GateVerdict {
+  const address = options?.address
+  if (address === undefined) {
+    return decide(rules, words, 0, canonicalPeer(typeof peer === 'string' ? peer : ''), options?.direction)
+  }
+  return checkAddress(rules, words, address, { peer: typeof peer === 'string' ? peer : '', direction: options?.direction })
+}
+
+/**
+ * The verdict for a parsed address (`family` 0: none, else in `words`) and peer. Loops only
+ * when the deny rule that matched had lapsed: it is then gone, and the check runs again.
+ */
+function decide (rules: RuleBook, words: Uint32Array, family: 0 | IpFamily, peer: string | undefined, direction: unknown): GateVerdict {
+  for (;;) {
+    const verdict = evaluate(rules, words, family, peer, direction)
+    if (verdict !== undefined) {
+      return verdict
+    }
+  }
+}
+
+/** The verdict, or `undefined` when the deny rule that matched had lapsed. */
+function evaluate (rules: RuleBook, words: Uint32Array, family: 0 | IpFamily, peer: string | undefined, direction: unknown): GateVerdict | undefined {
+  const deny = rules.deny
+  if (deny.size > 0 && applies(rules.denyDirection, direction)) {
+    const match = mostSpecific(deny, words, family, peer)
+    if (match !== undefined) {
+      return rules.lapsed(match) ? undefined : match.verdict
+    }
+  }
+  const allow = rules.allow
+  let admittedBy: RuleRecord | undefined
+  if (allow.size > 0 && applies(rules.allowDirection, direction)) {
+    admittedBy = mostSpecific(allow, words, family, peer)
+    if (admittedBy === undefined && !mayBeAllowed(allow, words, family, peer)) {
+      return NOT_ALLOW_LISTED
+    }
+  }
+  const trusted = rules.trusted.size > 0 && mostSpecific(rules.trusted, words, family, peer) !== undefined
+  if (admittedBy === undefined) {
+    return trusted ? ALLOWED_TRUSTED : ALLOWED
+  }
+  return trusted ? admittedBy.trustedVerdict : admittedBy.verdict
+}
+
+/**
+ * The most specific rule of a list that matches the address and the peer: the longest
+ * prefix, then a rule with a peer before one without, then a rule that names only a peer.
+ */
+function mostSpecific (list: RuleList, words: Uint32Array, family: 0 | IpFamily, peer: string | undefined): RuleRecord | undefined {
+  let match = family === 0 ? undefined : list.matchAddress(family, words)
+  if (peer !== undefined && list.peerRuleCount > 0) {
+    if (family !== 0 && list.boundCount > 0) {
+      const bound = list.matchBound(family, words, peer)
+      if (bound !== undefined && (match === undefined || bound.prefixLength >= match.prefixLength)) {
+        match = bound
+      }
+    }
+    match ??= list.matchPeer(peer)
+  }
+  return match
+}
+
+/** Whether an allow rule that names a peer may match once the (unknown) peer is known. */
+function mayBeAllowed (allow: RuleList, words: Uint32Array, family: 0 | IpFamily, peer: string | undefined): boolean {
+  if (peer !== undefined) {
+    return false
+  }
+  return allow.peerRuleCount > allow.boundCount || (family !== 0 && allow.mayMatchBound(family, words))
+}
+
+/** Whether a list narrowed to `listDirection` applies to a check in `direction`. */
+function applies (listDirection: ListDirection, direction: unknown): boolean {
+  return listDirection === 'both' || direction === listDirection || (direction !== 'inbound' && direction !== 'outbound')
+}
+
+function isMultiaddr (value: unknown): value is Multiaddr {
+  return typeof value === 'object' && value !== null && typeof (value as { getComponents?: unknown }).getComponents === 'function'
+}
+
+/**
+ * A peer ID in the canonical form of list entries. The base58btc forms libp2p prints are
+ * taken as they are (they are canonical, and anything else matches no rule); CID forms are
+ * converted. Anything that is not a string, or is longer than any peer ID, becomes '', which
+ * matches no rule.
+ */
+function canonicalPeer (peer: unknown): string | undefined {
+  if (peer === undefined) {
+    return undefined
+  }
+  // Too long to be a peer ID: not hashed, not decoded.
+  if (typeof peer !== 'string' || peer.length > MAX_PEER_ID_LENGTH) {
+    return ''
+  }
+  const first = peer.charCodeAt(0)
+  if (first === DIGIT_ONE || first === LETTER_Q) {
+    return peer
+  }
+  return parsePeerId(peer) ?? peer
+}

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-/** Every example script, in the order they run: the single packages, the libp2p adapter, then the manager's. */
+/** Every example script, in the order they run: the single packages, the libp2p adapter, the manager's, then the fleet's. */
 export const EXAMPLES: readonly string[] = [
   'config.ts',
   'gate.ts',
@@ -16,7 +16,8 @@ export const EXAMPLES: readonly string[] = [
   'rate-limiting.ts',
   'allow-deny.ts',
   'state-monitoring.ts',
-  'comprehensive.ts'
+  'comprehensive.ts',
+  'fleet.ts'
 ]
 
 /** Each example finishes in well under this (they stop themselves after 14 s). */

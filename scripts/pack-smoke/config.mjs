@@ -1,5 +1,6 @@
 // Smoke test of @cm/config installed alone: valid as ESM JavaScript and as TypeScript.
-import { InvalidConfigError, parseAddressEntry, resolveConfig } from '@cm/config'
+import { InvalidConfigError, resolveConfig } from '@cm/config'
+import { parseAddressEntry } from '@cm/config/address'
 
 const config = resolveConfig({ maxConnections: 10, denyList: ['10.0.0.0/8'] })
 if (config.maxConnections !== 10 || config.dialTimeout !== 10_000) {

@@ -1,4 +1,5 @@
-import { DEFAULT_RATE_LIMIT_OPTIONS, parseIpInto, systemClock } from '@cm/config'
+import { DEFAULT_RATE_LIMIT_OPTIONS, systemClock } from '@cm/config'
+import { parseIpInto } from '@cm/config/address'
 import { createRateLimiter } from '@cm/rate-limit'
 import { RateLimiter as Libp2pRateLimiter } from '@libp2p/utils'
 import { LRUMapWithDelete } from 'mnemonist'

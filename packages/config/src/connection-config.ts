@@ -2,16 +2,12 @@ import { checkPruneWatermarks, PRUNE_STRATEGIES } from './pruning-options.ts'
 import type { PruneStrategyName } from './pruning-options.ts'
 import { attemptLimitRule, DEFAULT_RATE_LIMIT_OPTIONS, rateLimitOptionsRule } from './rate-limit-options.ts'
 import type { RateLimitOptions, RateLimitOptionsInit } from './rate-limit-options.ts'
-import {
-  addressListRule,
-  durationRule,
-  finiteNumberRule,
-  integerRule,
-  oneOfRule,
-  ProblemCollector,
-  resolveOptions
-} from './validation.ts'
-import type { OptionRule, OptionsSchema } from './validation.ts'
+import { addressListRule } from './validation/address-rules.ts'
+import { durationRule, finiteNumberRule, integerRule, oneOfRule } from './validation/rules.ts'
+import { ProblemCollector } from './validation/problems.ts'
+import { resolveOptions } from './validation/resolve-options.ts'
+import type { OptionRule } from './validation/rules.ts'
+import type { OptionsSchema } from './validation/resolve-options.ts'
 
 /**
  * Which connections an allow or deny list applies to: `'both'` (inbound connections and
@@ -410,7 +406,8 @@ const SCHEMA: OptionsSchema<ConnectionConfig> = {
  *
  * @example
  * ```ts
- * import { CONFIG_RULES, ProblemCollector } from '@cm/config'
+ * import { CONFIG_RULES } from '@cm/config'
+ * import { ProblemCollector } from '@cm/config/validation'
  *
  * const problems = new ProblemCollector()
  * CONFIG_RULES.connectionHistorySize.check(-1, 'connectionHistorySize', problems) // false

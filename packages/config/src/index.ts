@@ -1,8 +1,15 @@
 /**
  * The foundation every `@cm` package stands on: the {@link ConnectionConfig} with every
- * option, its default and its validation; strict parsing of IP addresses, CIDR ranges,
- * multiaddrs and peer IDs; and the shared basics (a base error class, an injectable clock,
+ * option, its default and its validation, the parts of a config a gate and a rate limiter
+ * enforce, and the shared basics (a base error class, an injectable clock,
  * `AbortOptions`).
+ *
+ * Three more entry points hold what the other packages share, each one concern:
+ * `@cm/config/address` (strict parsing of IP addresses, CIDR ranges, multiaddrs and peer
+ * IDs), `@cm/config/events` (a typed event target whose listeners cannot break it) and
+ * `@cm/config/validation` (the toolkit every package validates its own options with). One
+ * package, so that they are installed and versioned together; four faces, so that each is
+ * found, read and documented on its own.
  *
  * It knows the shape of every option, not the policy behind it: the gate, the rate limiter,
  * the pruner and the manager enforce the options; this package only makes sure they are
@@ -35,7 +42,7 @@
  *
  * @example Parse addresses strictly
  * ```ts
- * import { parseAddressEntry, parseIp } from '@cm/config'
+ * import { parseAddressEntry, parseIp } from '@cm/config/address'
  *
  * parseIp('::ffff:10.0.0.1')?.text // '10.0.0.1': an IPv4-mapped address is IPv4
  * parseIp('010.0.0.1') // undefined: ambiguous text is refused
@@ -46,8 +53,6 @@
  */
 
 export type { AbortOptions } from './abort.ts'
-export { ipFromMultiaddr, InvalidAddressError, parseAddressEntry, readMultiaddr, tryParseAddressEntry } from './address-entry.ts'
-export type { AddressEntry, AddressEntryParsed, AddressEntryRefused, AddressEntryResult, IpNetwork, MultiaddrTarget } from './address-entry.ts'
 export { systemClock } from './clock.ts'
 export type { Clock } from './clock.ts'
 export { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNECTION_HISTORY_SIZE, resolveConfig, updateConfig } from './connection-config.ts'
@@ -55,12 +60,6 @@ export type { ConnectionConfig, ConnectionConfigInit, ListDirection } from './co
 export { gateOptionsFrom, rateLimiterOptionsFrom } from './derived-options.ts'
 export type { GateOptionsFromConfig, RateLimiterOptionsFromConfig } from './derived-options.ts'
 export { CmError } from './errors.ts'
-export { SafeEventEmitter } from './events.ts'
-export type { EventHandler, ListenerErrorHandler, ListenerOptions, SafeEventEmitterInit, TypedEventTarget } from './events.ts'
-export { describeValue, MAX_IP_TEXT_LENGTH, MAX_MULTIADDR_LENGTH, MAX_PEER_ID_LENGTH, quoteInput } from './input-limits.ts'
-export { formatIp, MAX_PREFIX_LENGTH, maskIp, parseIp, parseIpInto } from './ip.ts'
-export type { IpAddress, IpFamily } from './ip.ts'
-export { parsePeerId } from './peer-id.ts'
 export { PRUNE_STRATEGIES } from './pruning-options.ts'
 export type { PruneStrategyName } from './pruning-options.ts'
 export {
@@ -72,23 +71,5 @@ export {
   rateLimitOptionsRule
 } from './rate-limit-options.ts'
 export type { RateLimitOptions, RateLimitOptionsInit, RateLimitRate, RateLimitRateInit, RateLimitTier, RateLimitTierInit } from './rate-limit-options.ts'
-export {
-  addressEntryRule,
-  addressListRule,
-  booleanRule,
-  clockRule,
-  durationRule,
-  finiteNumberRule,
-  forEachAddressEntry,
-  integerRule,
-  InvalidConfigError,
-  MAX_LIST_LENGTH,
-  MAX_PROBLEMS,
-  MAX_TIMER_DELAY_MS,
-  oneOfRule,
-  parseAddressList,
-  ProblemCollector,
-  problemsMessage,
-  resolveOptions
-} from './validation.ts'
-export type { ConfigProblem, NumberBounds, OptionRule, OptionsSchema } from './validation.ts'
+export { InvalidConfigError } from './validation/problems.ts'
+export type { ConfigProblem } from './validation/problems.ts'

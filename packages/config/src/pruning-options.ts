@@ -1,4 +1,4 @@
-import type { ProblemCollector } from './validation.ts'
+import type { ProblemCollector } from './validation/problems.ts'
 
 /**
  * The name of a built-in pruning strategy: the order in which the pruner picks the

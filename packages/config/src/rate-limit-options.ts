@@ -1,5 +1,8 @@
-import { booleanRule, durationRule, integerRule, ProblemCollector, resolveOptions } from './validation.ts'
-import type { OptionRule, OptionsSchema } from './validation.ts'
+import { booleanRule, durationRule, integerRule } from './validation/rules.ts'
+import { ProblemCollector } from './validation/problems.ts'
+import { resolveOptions } from './validation/resolve-options.ts'
+import type { OptionRule } from './validation/rules.ts'
+import type { OptionsSchema } from './validation/resolve-options.ts'
 
 /**
  * The largest number of attempts a rate may admit per window (for `inboundConnectionThreshold`
@@ -351,7 +354,8 @@ const globalRule: OptionRule<RateLimitRate | null> = {
  *
  * @example
  * ```ts
- * import { ProblemCollector, RATE_LIMIT_OPTIONS_SCHEMA, resolveOptions } from '@cm/config'
+ * import { RATE_LIMIT_OPTIONS_SCHEMA } from '@cm/config'
+ * import { ProblemCollector, resolveOptions } from '@cm/config/validation'
  *
  * const problems = new ProblemCollector()
  * const options = resolveOptions(RATE_LIMIT_OPTIONS_SCHEMA, { maxKeys: 1_000 }, problems)
@@ -376,7 +380,8 @@ export const RATE_LIMIT_OPTIONS_SCHEMA: OptionsSchema<RateLimitOptions> = Object
  *
  * @example
  * ```ts
- * import { ProblemCollector, rateLimitOptionsRule } from '@cm/config'
+ * import { rateLimitOptionsRule } from '@cm/config'
+ * import { ProblemCollector } from '@cm/config/validation'
  *
  * const problems = new ProblemCollector()
  * rateLimitOptionsRule.check({ maxKeys: 0 }, 'rateLimit', problems) // false

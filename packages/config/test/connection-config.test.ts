@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNECTION_HISTORY_SIZE, resolveConfig, updateConfig } from '../src/connection-config.ts'
-import { ProblemCollector } from '../src/validation.ts'
-import { InvalidConfigError } from '../src/validation.ts'
-import type { ConnectionConfigInit } from '../src/connection-config.ts'
+import { changedOptions, CONFIG_OPTIONS, CONFIG_RULES, DEFAULT_CONFIG, MAX_CONNECTION_HISTORY_SIZE, resolveConfig, updateConfig } from '../src/index.ts'
+import { ProblemCollector } from '../src/validation/index.ts'
+import { InvalidConfigError } from '../src/index.ts'
+import type { ConnectionConfigInit } from '../src/index.ts'
 
 /** The problems' messages that resolveConfig(init) throws. */
 function problemsOf (init: unknown): string[] {

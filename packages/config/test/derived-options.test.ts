@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { resolveConfig } from '../src/connection-config.ts'
-import { gateOptionsFrom, rateLimiterOptionsFrom } from '../src/derived-options.ts'
+import { resolveConfig } from '../src/index.ts'
+import { gateOptionsFrom, rateLimiterOptionsFrom } from '../src/index.ts'
 
 describe('options derived from a config', () => {
   const config = resolveConfig({

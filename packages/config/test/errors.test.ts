@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidAddressError } from '../src/address-entry.ts'
-import { CmError } from '../src/errors.ts'
-import { InvalidConfigError } from '../src/validation.ts'
+import { InvalidAddressError } from '../src/address/index.ts'
+import { CmError } from '../src/index.ts'
+import { InvalidConfigError } from '../src/index.ts'
 
 describe('CmError', () => {
   it('sets name from the class, and keeps the cause', () => {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  attemptLimitRule,
-  DEFAULT_RATE_LIMIT_OPTIONS,
-  RATE_LIMIT_OPTIONS_SCHEMA,
-  rateLimitOptionsRule
-} from '../src/rate-limit-options.ts'
-import { ProblemCollector, resolveOptions } from '../src/validation.ts'
+import { attemptLimitRule, DEFAULT_RATE_LIMIT_OPTIONS, RATE_LIMIT_OPTIONS_SCHEMA, rateLimitOptionsRule } from '../src/index.ts'
+import { ProblemCollector, resolveOptions } from '../src/validation/index.ts'
 
 /** The problems' messages for a `rateLimit` section. */
 function problemsOf (value: unknown): string[] {

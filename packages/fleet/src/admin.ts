@@ -1,4 +1,5 @@
-import { finiteNumberRule, parseAddressEntry, ProblemCollector } from '@cm/config'
+import { parseAddressEntry } from '@cm/config/address'
+import { finiteNumberRule, ProblemCollector } from '@cm/config/validation'
 import { ErrorReply } from '@redis/client'
 import { FleetUnavailableError } from './errors.ts'
 import { resolveAdminOptions } from './options.ts'

@@ -1,4 +1,4 @@
-import type { EventHandler, TypedEventTarget } from '@cm/config'
+import type { EventHandler, TypedEventTarget } from '@cm/config/events'
 import type { Gate, GateList } from '@cm/gate'
 
 /**

@@ -1,4 +1,4 @@
-import { formatIp, maskIp, parseIpInto } from '@cm/config'
+import { formatIp, maskIp, parseIpInto } from '@cm/config/address'
 import type { ResolvedBudget, ResolvedTier } from './options.ts'
 
 /** One budget key (a host or a tier's prefix) in the current window, on this node. */

@@ -1,4 +1,6 @@
-import { finiteNumberRule, parseAddressEntry, ProblemCollector, resolveOptions, SafeEventEmitter } from '@cm/config'
+import { parseAddressEntry } from '@cm/config/address'
+import { SafeEventEmitter } from '@cm/config/events'
+import { finiteNumberRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
 import { ErrorReply } from '@redis/client'
 import { Heap } from 'mnemonist'
 import { reconnectDelay } from './backoff.ts'

@@ -1,15 +1,8 @@
-import {
-  clockRule,
-  durationRule,
-  finiteNumberRule,
-  integerRule,
-  MAX_ATTEMPTS_PER_WINDOW,
-  ProblemCollector,
-  RATE_LIMIT_OPTIONS_SCHEMA,
-  resolveOptions,
-  systemClock
-} from '@cm/config'
-import type { Clock, ListenerErrorHandler, OptionRule, OptionsSchema, RateLimitTier, RateLimitTierInit } from '@cm/config'
+import { MAX_ATTEMPTS_PER_WINDOW, RATE_LIMIT_OPTIONS_SCHEMA, systemClock } from '@cm/config'
+import { clockRule, durationRule, finiteNumberRule, functionRule, integerRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
+import type { Clock, RateLimitTier, RateLimitTierInit } from '@cm/config'
+import type { ListenerErrorHandler } from '@cm/config/events'
+import type { OptionRule, OptionsSchema } from '@cm/config/validation'
 import type { GateList } from '@cm/gate'
 import type { ConnectionOptions } from 'node:tls'
 
@@ -312,17 +305,6 @@ function sectionRule<T extends object> (expected: string, schema: OptionsSchema<
       return problems.problems.length === before
     },
     resolve: value => resolveOptions(schema, value, new ProblemCollector())
-  }
-}
-
-function functionRule<T> (expected: string): OptionRule<T> {
-  return {
-    expected,
-    check (value, path, problems): value is T {
-      const ok = typeof value === 'function'
-      if (!ok) problems.add(path, expected, value)
-      return ok
-    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { tryParseAddressEntry } from '@cm/config'
+import { tryParseAddressEntry } from '@cm/config/address'
 import type { FleetWidestAllow } from './options.ts'
 import type { GateList } from '@cm/gate'
 

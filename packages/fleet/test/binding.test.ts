@@ -1,4 +1,4 @@
-import { SafeEventEmitter } from '@cm/config'
+import { SafeEventEmitter } from '@cm/config/events'
 import { createGate } from '@cm/gate'
 import { describe, expect, it, vi } from 'vitest'
 import { GateBinding } from '../src/binding.ts'

@@ -1,10 +1,11 @@
-import { MAX_PEER_ID_LENGTH, parseIpInto, parsePeerId, readMultiaddr } from '@cm/config'
+import { MAX_PEER_ID_LENGTH, parseIpInto, parsePeerId, readMultiaddr } from '@cm/config/address'
 import { ALLOWED, ALLOWED_TRUSTED, INVALID_ADDRESS, NOT_ALLOW_LISTED } from './verdict.ts'
 import type { GateCheckOptions, GatePeerCheckOptions } from './options.ts'
 import type { RuleBook } from './rule-book.ts'
 import type { RuleList, RuleRecord } from './rule-list.ts'
 import type { GateVerdict } from './verdict.ts'
-import type { IpFamily, ListDirection } from '@cm/config'
+import type { ListDirection } from '@cm/config'
+import type { IpFamily } from '@cm/config/address'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const SLASH = 47

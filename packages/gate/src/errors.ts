@@ -1,4 +1,5 @@
-import { CmError, MAX_PROBLEMS, problemsMessage } from '@cm/config'
+import { CmError } from '@cm/config'
+import { MAX_PROBLEMS, problemsMessage } from '@cm/config/validation'
 import type { ConfigProblem } from '@cm/config'
 
 /**

@@ -21,7 +21,7 @@
  * @internal
  */
 
-import type { IpFamily } from '@cm/config'
+import type { IpFamily } from '@cm/config/address'
 
 /** `MASKS[n]` keeps the first `n` bits of a 32-bit word (as an int32). */
 const MASKS = new Int32Array(33)

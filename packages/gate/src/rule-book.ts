@@ -1,23 +1,15 @@
-import {
-  addressListRule,
-  clockRule,
-  CONFIG_RULES,
-  DEFAULT_CONFIG,
-  finiteNumberRule,
-  forEachAddressEntry,
-  oneOfRule,
-  parseAddressEntry,
-  ProblemCollector,
-  resolveOptions,
-  systemClock
-} from '@cm/config'
+import { CONFIG_RULES, DEFAULT_CONFIG, systemClock } from '@cm/config'
+import { parseAddressEntry } from '@cm/config/address'
+import { addressListRule, clockRule, finiteNumberRule, forEachAddressEntry, oneOfRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
 import { Heap } from 'mnemonist'
 import { RuleList } from './rule-list.ts'
 import { readSnapshot } from './snapshot.ts'
 import type { DenyOptions, GateInit, GateList, GateRule } from './options.ts'
 import type { Expiry, RuleRecord } from './rule-list.ts'
 import type { GateSnapshot, GateSnapshotDenyEntry } from './snapshot.ts'
-import type { AddressEntry, Clock, ListDirection, OptionRule, OptionsSchema } from '@cm/config'
+import type { Clock, ListDirection } from '@cm/config'
+import type { AddressEntry } from '@cm/config/address'
+import type { OptionRule, OptionsSchema } from '@cm/config/validation'
 
 interface ResolvedGateOptions {
   readonly denyList: readonly string[]

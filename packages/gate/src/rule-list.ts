@@ -1,7 +1,7 @@
 import { PrefixTable } from './prefix-table.ts'
 import { allowVerdict } from './verdict.ts'
 import type { GateVerdict } from './verdict.ts'
-import type { AddressEntry, IpFamily, IpNetwork } from '@cm/config'
+import type { AddressEntry, IpFamily, IpNetwork } from '@cm/config/address'
 
 /** The expiry of a timed rule, as kept in the gate's heap. */
 export interface Expiry {

@@ -1,6 +1,7 @@
-import { addressEntryRule, describeValue, finiteNumberRule, MAX_LIST_LENGTH, parseAddressList, ProblemCollector, quoteInput, tryParseAddressEntry } from '@cm/config'
+import { tryParseAddressEntry } from '@cm/config/address'
+import { addressEntryRule, describeValue, finiteNumberRule, MAX_LIST_LENGTH, parseAddressList, ProblemCollector, quoteInput } from '@cm/config/validation'
 import { InvalidSnapshotError } from './errors.ts'
-import type { AddressEntry } from '@cm/config'
+import type { AddressEntry } from '@cm/config/address'
 
 /**
  * A gate's lists as plain JSON, from {@link DefaultGate.toJSON}, to persist and reload

@@ -1,4 +1,5 @@
-import { InvalidAddressError, InvalidConfigError } from '@cm/config'
+import { InvalidConfigError } from '@cm/config'
+import { InvalidAddressError } from '@cm/config/address'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { InvalidSnapshotError } from '../src/errors.ts'

@@ -1,4 +1,5 @@
-import { InvalidAddressError, InvalidConfigError, MAX_MULTIADDR_LENGTH } from '@cm/config'
+import { InvalidConfigError } from '@cm/config'
+import { InvalidAddressError, MAX_MULTIADDR_LENGTH } from '@cm/config/address'
 import { multiaddr } from '@multiformats/multiaddr'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'

@@ -1,4 +1,4 @@
-import { maskIp } from '@cm/config'
+import { maskIp } from '@cm/config/address'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { PrefixTable } from '../src/prefix-table.ts'

@@ -1,4 +1,5 @@
-import { CONFIG_OPTIONS, describeValue, gateOptionsFrom, InvalidConfigError, ProblemCollector, resolveConfig } from '@cm/config'
+import { CONFIG_OPTIONS, gateOptionsFrom, resolveConfig } from '@cm/config'
+import { collectProblems, describeValue, functionRule, ProblemCollector } from '@cm/config/validation'
 import { createGate } from '@cm/gate'
 import { cmGater, GATE_OPTIONS, GATER_OPTIONS } from './gater.ts'
 import { ownOptions, refuse, UNENFORCEABLE_OPTIONS } from './enforcement.ts'
@@ -7,7 +8,8 @@ import { createNodePruner, PRUNER_OPTIONS } from './pruning.ts'
 import type { CmGater } from './gater.ts'
 import type { MonitoredNode, NodeMonitor } from './monitor.ts'
 import type { NodePruneCandidate, NodePruner } from './pruning.ts'
-import type { ConnectionConfig, ConnectionConfigInit, ListenerErrorHandler } from '@cm/config'
+import type { ConnectionConfig, ConnectionConfigInit } from '@cm/config'
+import type { ListenerErrorHandler } from '@cm/config/events'
 import type { PruneStrategy } from '@cm/pruner'
 import type { Connection, Libp2pStatus, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManagerInit } from 'libp2p'
@@ -71,7 +73,7 @@ const INSTEAD: Readonly<Record<Exclude<keyof ConnectionManagerInit, keyof Libp2p
  *
  * const init: CmLibp2pInit = {
  *   connectionManager: { addressDialTimeout: 3_000 },
- *   onError: error => { console.error('@cm/libp2p', error) }
+ *   onListenerError: error => { console.error('@cm/libp2p', error) }
  * }
  * const options = cmLibp2p({ maxConnections: 100 }, init)
  * ```
@@ -91,7 +93,7 @@ export interface CmLibp2pInit {
    *
    * @default prints the error with `console.error`
    */
-  readonly onError?: ListenerErrorHandler | undefined
+  readonly onListenerError?: ListenerErrorHandler | undefined
 }
 
 /**
@@ -274,24 +276,19 @@ export function cmLibp2p (config: Libp2pConfig = {}, init: CmLibp2pInit = {}): C
     refuse('pruneStrategy', 'is not used when `strategy` is given: give one or the other', given['pruneStrategy'], problems)
     delete given['pruneStrategy']
   }
-  let resolved: ConnectionConfig | undefined
-  try {
-    resolved = resolveConfig(given)
-  } catch (error) {
-    if (!InvalidConfigError.isInstance(error)) throw error
-    for (const problem of error.problems) problems.addProblem(problem)
-  }
+  const resolved = collectProblems(problems, () => resolveConfig(given))
   problems.throwIfAny()
-  const settings = resolved!
+  // throwIfAny() above threw if the config did not resolve.
+  const settings = resolved as ConnectionConfig
 
   const monitor = createNodeMonitor({ connectionHistorySize: settings.connectionHistorySize, connectionCloseTimeout: settings.connectionCloseTimeout })
   // The gate is made here from the lists resolveConfig checked, so that they are parsed
   // twice (checked, then indexed), not three times.
   const gate = createGate(gateOptionsFrom(settings))
   const gaterConfig = pick(settings, GATER_OPTIONS.filter(name => !(GATE_OPTIONS as readonly string[]).includes(name)))
-  const gater = cmGater({ gate, config: gaterConfig, monitor, onListenerError: passed.onError })
+  const gater = cmGater({ gate, config: gaterConfig, monitor, onListenerError: passed.onListenerError })
   const prunerConfig = pick(settings, PRUNER_OPTIONS.filter(name => passed.strategy === undefined || name !== 'pruneStrategy'))
-  const pruning = createNodePruner({ monitor, gate, config: prunerConfig, strategy: passed.strategy, onError: passed.onError })
+  const pruning = createNodePruner({ monitor, gate, config: prunerConfig, strategy: passed.strategy, onListenerError: passed.onListenerError })
   let made = false
 
   return {
@@ -329,19 +326,17 @@ function initOptions (init: CmLibp2pInit, problems: ProblemCollector): CmLibp2pI
     problems.add('init', 'an object', init)
     return {}
   }
-  const { connectionManager, strategy, onError, ...unknown } = init
+  const { connectionManager, strategy, onListenerError, ...unknown } = init
   for (const name of Object.keys(unknown)) {
-    problems.addProblem({ path: name, expected: 'a known option', received: describeValue((unknown as Record<string, unknown>)[name]), message: `Unknown option \`${name}\`; known options are \`connectionManager\`, \`strategy\`, \`onError\`` })
+    problems.addProblem({ path: name, expected: 'a known option', received: describeValue((unknown as Record<string, unknown>)[name]), message: `Unknown option \`${name}\`; known options are \`connectionManager\`, \`strategy\`, \`onListenerError\`` })
   }
-  if (onError !== undefined && typeof onError !== 'function') {
-    problems.add('onError', 'a function', onError)
-  }
+  if (onListenerError !== undefined) functionRule().check(onListenerError, 'onListenerError', problems)
   if (connectionManager === undefined) {
-    return { strategy, onError }
+    return { strategy, onListenerError }
   }
   if (typeof connectionManager !== 'object' || connectionManager === null) {
     problems.add('connectionManager', 'an object of js-libp2p connectionManager options', connectionManager)
-    return { strategy, onError }
+    return { strategy, onListenerError }
   }
   const passOn: Record<string, unknown> = { ...connectionManager }
   for (const name of Object.keys(INSTEAD) as Array<keyof typeof INSTEAD>) {
@@ -350,7 +345,7 @@ function initOptions (init: CmLibp2pInit, problems: ProblemCollector): CmLibp2pI
     }
     delete passOn[name]
   }
-  return { connectionManager: passOn, strategy, onError }
+  return { connectionManager: passOn, strategy, onListenerError }
 }
 
 /** The named options of a resolved config. */

@@ -1,5 +1,7 @@
-import { CONFIG_RULES, DEFAULT_CONFIG, describeValue, resolveOptions } from '@cm/config'
-import type { ConnectionConfig, OptionsSchema, ProblemCollector } from '@cm/config'
+import { CONFIG_RULES, DEFAULT_CONFIG } from '@cm/config'
+import { describeValue, resolveOptions } from '@cm/config/validation'
+import type { ConnectionConfig } from '@cm/config'
+import type { OptionsSchema, ProblemCollector } from '@cm/config/validation'
 
 /**
  * Who enforces each `ConnectionConfig` option in a js-libp2p node (an adapter, or js-libp2p

@@ -1,9 +1,14 @@
-import { gateOptionsFrom, ProblemCollector, rateLimiterOptionsFrom, readMultiaddr, resolveOptions, SafeEventEmitter } from '@cm/config'
+import { gateOptionsFrom, rateLimiterOptionsFrom } from '@cm/config'
+import { readMultiaddr } from '@cm/config/address'
+import { SafeEventEmitter } from '@cm/config/events'
+import { functionRule, objectRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
 import { createGate } from '@cm/gate'
 import { createRateLimiter } from '@cm/rate-limit'
 import { ownOptions, refuse, resolveOwnOptions } from './enforcement.ts'
 import { NodeMonitor } from './monitor.ts'
-import type { ConnectionConfigInit, ListenerErrorHandler, OptionRule, OptionsSchema, TypedEventTarget } from '@cm/config'
+import type { ConnectionConfigInit } from '@cm/config'
+import type { ListenerErrorHandler, TypedEventTarget } from '@cm/config/events'
+import type { OptionsSchema } from '@cm/config/validation'
 import type { Gate, GateDirection, GateRefused, GateVerdict } from '@cm/gate'
 import type { RateLimiter } from '@cm/rate-limit'
 import type { CloseReason } from '@cm/state'
@@ -228,21 +233,10 @@ interface ResolvedGaterInit {
   readonly onListenerError: ListenerErrorHandler | undefined
 }
 
-function methodsRule<T> (expected: string, methods: readonly string[]): OptionRule<T | undefined> {
-  return {
-    expected,
-    check (value, path, problems): value is T {
-      const ok = typeof value === 'object' && value !== null && methods.every(method => typeof (value as Record<string, unknown>)[method] === 'function')
-      if (!ok) problems.add(path, expected, value)
-      return ok
-    }
-  }
-}
-
 const GATER_SCHEMA: OptionsSchema<ResolvedGaterInit> = {
-  gate: { default: undefined, rule: methodsRule<Gate>('a gate (an object with check() and checkPeer() methods)', ['check', 'checkPeer']) },
-  rateLimiter: { default: undefined, rule: methodsRule<RateLimiter>('a rate limiter (an object with a tryAcquire() method)', ['tryAcquire']) },
-  config: { default: undefined, rule: methodsRule<GaterConfig>('an object of @cm/config options', []) },
+  gate: { default: undefined, rule: objectRule<Gate | undefined>('a gate (an object with check() and checkPeer() methods)', ['check', 'checkPeer']) },
+  rateLimiter: { default: undefined, rule: objectRule<RateLimiter | undefined>('a rate limiter (an object with a tryAcquire() method)', ['tryAcquire']) },
+  config: { default: undefined, rule: objectRule<GaterConfig | undefined>('an object of @cm/config options', []) },
   monitor: {
     default: undefined,
     rule: {
@@ -254,17 +248,7 @@ const GATER_SCHEMA: OptionsSchema<ResolvedGaterInit> = {
       }
     }
   },
-  onListenerError: {
-    default: undefined,
-    rule: {
-      expected: 'a function',
-      check (value, path, problems): value is ListenerErrorHandler {
-        const ok = typeof value === 'function'
-        if (!ok) problems.add(path, 'a function', value)
-        return ok
-      }
-    }
-  }
+  onListenerError: { default: undefined, rule: functionRule<ListenerErrorHandler | undefined>() }
 }
 
 const CLOSE_REASON_OF: Readonly<Record<GateRefused['reason'], CloseReason>> = {

@@ -1,7 +1,9 @@
-import { clockRule, CONFIG_RULES, DEFAULT_CONFIG, ProblemCollector, resolveOptions, systemClock } from '@cm/config'
+import { CONFIG_RULES, DEFAULT_CONFIG, systemClock } from '@cm/config'
+import { clockRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
 import { ConnectionTracker } from '@cm/state'
 import { refuse } from './enforcement.ts'
-import type { AbortOptions, Clock, OptionRule, OptionsSchema } from '@cm/config'
+import type { AbortOptions, Clock } from '@cm/config'
+import type { OptionRule, OptionsSchema } from '@cm/config/validation'
 import type { CloseReason, ConnectionRecord, Direction, TrackerSnapshot } from '@cm/state'
 import type { Connection, Libp2pStatus, MultiaddrConnection, PeerStore } from '@libp2p/interface'
 

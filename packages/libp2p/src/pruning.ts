@@ -1,11 +1,16 @@
-import { InvalidConfigError, ProblemCollector, SafeEventEmitter } from '@cm/config'
+import { SafeEventEmitter } from '@cm/config/events'
+import { collectProblems, functionRule, objectRule, ProblemCollector } from '@cm/config/validation'
 import { Pruner } from '@cm/pruner'
 import { ownOptions, refuse } from './enforcement.ts'
 import { NodeMonitor } from './monitor.ts'
-import type { ConnectionConfigInit, ListenerErrorHandler, TypedEventTarget } from '@cm/config'
+import type { ConnectionConfigInit } from '@cm/config'
+import type { ListenerErrorHandler, TypedEventTarget } from '@cm/config/events'
 import type { Gate } from '@cm/gate'
 import type { ProtectionRegistry, PruneCandidate, PruneReport, PruneStrategy } from '@cm/pruner'
 import type { ConnectionTrackerEvents } from '@cm/state'
+
+const GATE_RULE = objectRule<Gate>('a gate (an object with a check() method)', ['check'])
+const HANDLER_RULE = functionRule<ListenerErrorHandler>()
 
 /**
  * What the node pruner tells the pruner about one open connection: a `PruneCandidate`
@@ -109,7 +114,7 @@ export interface NodePrunerInit {
    *
    * @default prints the error with `console.error`
    */
-  readonly onError?: ListenerErrorHandler | undefined
+  readonly onListenerError?: ListenerErrorHandler | undefined
 }
 
 const reportToConsole: ListenerErrorHandler = (error, event) => {
@@ -158,7 +163,7 @@ export class NodePruner {
 
   readonly #monitor: NodeMonitor
   readonly #gate: Gate | undefined
-  readonly #onError: ListenerErrorHandler
+  readonly #onListenerError: ListenerErrorHandler
   /** The tag value of each peer involved, read before each pass. */
   #values = new Map<string, number>()
   #global = false
@@ -175,42 +180,29 @@ export class NodePruner {
     if (!(init?.monitor instanceof NodeMonitor)) {
       problems.add('monitor', 'a NodeMonitor', init?.monitor)
     }
-    if (init?.gate !== undefined && typeof (init.gate as Partial<Gate> | null)?.check !== 'function') {
-      problems.add('gate', 'a gate (an object with a check() method)', init.gate)
-    }
-    if (init?.onError !== undefined && typeof init.onError !== 'function') {
-      problems.add('onError', 'a function', init.onError)
-    }
+    if (init?.gate !== undefined) GATE_RULE.check(init.gate, 'gate', problems)
+    if (init?.onListenerError !== undefined) HANDLER_RULE.check(init.onListenerError, 'onListenerError', problems)
     const config = init?.config === undefined ? undefined : ownOptions('createNodePruner', PRUNER_OPTION_SET, init.config, problems)
     if (config?.['pruneStrategy'] !== undefined && init.strategy !== undefined) {
       refuse('pruneStrategy', 'is not used when `strategy` is given: give one or the other', config['pruneStrategy'], problems)
       delete config['pruneStrategy']
     }
-    let pruner: Pruner<NodePruneCandidate> | undefined
-    try {
-      pruner = new Pruner<NodePruneCandidate>({
-        config,
-        strategy: init.strategy,
-        protection: init.protection,
-        clock: init.monitor?.clock,
-        connections: peer => this.#candidates(peer),
-        close: async (victim, { signal }) => await this.#monitor.close(victim.id, 'pruned', { signal }) || this.#monitor.tracker.get(victim.id) === undefined
-      })
-    } catch (error) {
-      if (!InvalidConfigError.isInstance(error)) {
-        throw error
-      }
-      for (const problem of error.problems) {
-        problems.addProblem(problem)
-      }
-    }
+    const pruner = collectProblems(problems, () => new Pruner<NodePruneCandidate>({
+      config,
+      strategy: init.strategy,
+      protection: init.protection,
+      clock: init.monitor?.clock,
+      connections: peer => this.#candidates(peer),
+      close: async (victim, { signal }) => await this.#monitor.close(victim.id, 'pruned', { signal }) || this.#monitor.tracker.get(victim.id) === undefined
+    }))
     problems.throwIfAny()
     this.#monitor = init.monitor
     this.#gate = init.gate
-    this.#onError = init.onError ?? reportToConsole
-    this.pruner = pruner!
+    this.#onListenerError = init.onListenerError ?? reportToConsole
+    // throwIfAny() above threw if the pruner could not be made.
+    this.pruner = pruner as Pruner<NodePruneCandidate>
     this.protection = this.pruner.protection
-    this.events = new SafeEventEmitter<NodePrunerEvents>({ onListenerError: this.#onError })
+    this.events = new SafeEventEmitter<NodePrunerEvents>({ onListenerError: this.#onListenerError })
     this.#monitor.tracker.events.addEventListener('connection:open', this.#onOpen)
   }
 
@@ -290,7 +282,7 @@ export class NodePruner {
         }
       }
     } catch (error) {
-      this.#onError(error, new Event('connection:open'))
+      this.#onListenerError(error, new Event('connection:open'))
     } finally {
       this.#draining = undefined
     }

@@ -1,14 +1,6 @@
-import {
-  changedOptions,
-  CmError,
-  gateOptionsFrom,
-  rateLimiterOptionsFrom,
-  readMultiaddr,
-  resolveConfig,
-  SafeEventEmitter,
-  systemClock,
-  updateConfig
-} from '@cm/config'
+import { changedOptions, CmError, gateOptionsFrom, rateLimiterOptionsFrom, resolveConfig, systemClock, updateConfig } from '@cm/config'
+import { readMultiaddr } from '@cm/config/address'
+import { SafeEventEmitter } from '@cm/config/events'
 import { createGate } from '@cm/gate'
 import { Pruner } from '@cm/pruner'
 import { createRateLimiter } from '@cm/rate-limit'
@@ -26,7 +18,8 @@ import type { ConnectionDenyDetail, ConnectionManagerEvents, RefusalReason } fro
 import type { DirectionFigures, ManagerMetrics } from './metrics.ts'
 import type { Listener, RemoteAddress, Transport } from './transport.ts'
 import type { AcceptResult, ConnectionManagerInit, DialOptions, ManagedConnection, ManagerDenyOptions, Upgrade, UpgradeResult } from './types.ts'
-import type { Clock, ConnectionConfig, ConnectionConfigInit, ListenerErrorHandler } from '@cm/config'
+import type { Clock, ConnectionConfig, ConnectionConfigInit } from '@cm/config'
+import type { ListenerErrorHandler } from '@cm/config/events'
 import type { DefaultGate, GateVerdict } from '@cm/gate'
 import type { PruneCandidate, PruneReason, ProtectionRegistry } from '@cm/pruner'
 import type { RateLimiter } from '@cm/rate-limit'

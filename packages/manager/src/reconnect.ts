@@ -3,7 +3,8 @@ import { DialDeniedError, ManagerStoppedError } from './errors.ts'
 import type { ConnectionManagerEvents } from './events.ts'
 import type { ReconnectFigures } from './metrics.ts'
 import type { ManagedConnection } from './types.ts'
-import type { ConnectionConfig, SafeEventEmitter } from '@cm/config'
+import type { ConnectionConfig } from '@cm/config'
+import type { SafeEventEmitter } from '@cm/config/events'
 
 /** What the reconnector needs from the manager. */
 export interface ReconnectorInit {

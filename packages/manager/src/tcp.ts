@@ -24,7 +24,9 @@
  */
 import { createServer, Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
-import { CmError, parseIp, quoteInput } from '@cm/config'
+import { CmError } from '@cm/config'
+import { parseIp } from '@cm/config/address'
+import { quoteInput } from '@cm/config/validation'
 import type { Listener, RemoteAddress, SignalOptions, Transport } from './transport.ts'
 import type { Server } from 'node:net'
 

@@ -1,6 +1,7 @@
 import type { ConnectionDenyDetail } from './events.ts'
 import type { RemoteAddress, Transport } from './transport.ts'
-import type { Clock, ConnectionConfigInit, ListenerErrorHandler } from '@cm/config'
+import type { Clock, ConnectionConfigInit } from '@cm/config'
+import type { ListenerErrorHandler } from '@cm/config/events'
 import type { PruneCandidate, PruneStrategy } from '@cm/pruner'
 import type { CloseReason, ConnectionRecord } from '@cm/state'
 

@@ -1,4 +1,5 @@
-import { clockRule, DEFAULT_CONFIG, InvalidConfigError, ProblemCollector, resolveConfig, systemClock, updateConfig } from '@cm/config'
+import { DEFAULT_CONFIG, resolveConfig, systemClock, updateConfig } from '@cm/config'
+import { clockRule, collectProblems, ProblemCollector } from '@cm/config/validation'
 import type { AbortOptions, Clock, ConnectionConfig, ConnectionConfigInit } from '@cm/config'
 import { PrunerStoppedError } from './errors.ts'
 import { ProtectionRegistry } from './protection.ts'
@@ -518,17 +519,6 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
     } catch (error) {
       return { closed: false, error }
     }
-  }
-}
-
-/** Runs `resolve`, moving the problems of an InvalidConfigError it throws into `problems`. */
-function collectProblems<T> (problems: ProblemCollector, resolve: () => T): T | undefined {
-  try {
-    return resolve()
-  } catch (error) {
-    if (!InvalidConfigError.isInstance(error)) throw error
-    error.problems.forEach(problem => { problems.addProblem(problem) })
-    return undefined
   }
 }
 

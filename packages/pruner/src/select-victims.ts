@@ -1,5 +1,5 @@
 import { FixedReverseHeap } from 'mnemonist'
-import { describeValue, durationRule, integerRule, ProblemCollector, quoteInput } from '@cm/config'
+import { describeValue, durationRule, integerRule, ProblemCollector, quoteInput } from '@cm/config/validation'
 import { InvalidCandidateError } from './errors.ts'
 import { compareIds, resolveStrategy } from './strategy.ts'
 import type { CandidateId, PruneCandidate } from './candidate.ts'

@@ -1,5 +1,7 @@
-import { oneOfRule, PRUNE_STRATEGIES } from '@cm/config'
-import type { ProblemCollector, PruneStrategyName } from '@cm/config'
+import { PRUNE_STRATEGIES } from '@cm/config'
+import { oneOfRule } from '@cm/config/validation'
+import type { PruneStrategyName } from '@cm/config'
+import type { ProblemCollector } from '@cm/config/validation'
 import type { CandidateId, PruneCandidate } from './candidate.ts'
 
 /**

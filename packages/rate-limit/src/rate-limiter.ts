@@ -1,6 +1,10 @@
-import { attemptLimitRule, clockRule, DEFAULT_CONFIG, parseIpInto, ProblemCollector, RATE_LIMIT_OPTIONS_SCHEMA, resolveOptions, systemClock } from '@cm/config'
+import { attemptLimitRule, DEFAULT_CONFIG, RATE_LIMIT_OPTIONS_SCHEMA, systemClock } from '@cm/config'
+import { parseIpInto } from '@cm/config/address'
+import { clockRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
 import { Tier } from './tier.ts'
-import type { Clock, IpFamily, OptionsSchema, RateLimitOptions, RateLimitOptionsInit } from '@cm/config'
+import type { Clock, RateLimitOptions, RateLimitOptionsInit } from '@cm/config'
+import type { IpFamily } from '@cm/config/address'
+import type { OptionsSchema } from '@cm/config/validation'
 
 /**
  * The options of a {@link RateLimiter}: the per-host `threshold`, the `rateLimit` options of

@@ -1,7 +1,7 @@
-import { maskIp } from '@cm/config'
+import { maskIp } from '@cm/config/address'
 import { KeyTable, MAX_PROBES, seededWordHash } from './key-table.ts'
 import type { WordHash } from './key-table.ts'
-import type { IpFamily } from '@cm/config'
+import type { IpFamily } from '@cm/config/address'
 
 /** What a tier keys its budgets by. */
 export interface TierKeying {

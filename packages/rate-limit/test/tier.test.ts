@@ -1,4 +1,4 @@
-import { formatIp, maskIp } from '@cm/config'
+import { formatIp, maskIp } from '@cm/config/address'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Tier } from '../src/tier.ts'

@@ -1,4 +1,5 @@
-import { ipFromMultiaddr, SafeEventEmitter } from '@cm/config'
+import { ipFromMultiaddr } from '@cm/config/address'
+import { SafeEventEmitter } from '@cm/config/events'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { CircularBuffer } from 'mnemonist'
 import { CLOSE_REASONS, CLOSED, CLOSING, Entry, NO_TAGS, OPEN, PENDING, stateName } from './connection-record.ts'
@@ -17,7 +18,8 @@ import type { HostKey } from './host-key.ts'
 import type { TrackerSnapshot } from './snapshot.ts'
 import type { AddConnectionInit, ConnectionFilter } from './tracker-arguments.ts'
 import type { ConnectionTrackerInit } from './tracker-options.ts'
-import type { Clock, TypedEventTarget } from '@cm/config'
+import type { Clock } from '@cm/config'
+import type { TypedEventTarget } from '@cm/config/events'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**

@@ -1,4 +1,5 @@
-import { CmError, describeValue } from '@cm/config'
+import { CmError } from '@cm/config'
+import { describeValue } from '@cm/config/validation'
 import type { ConnectionState } from './connection-record.ts'
 
 /**

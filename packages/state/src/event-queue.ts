@@ -1,7 +1,7 @@
 import { stateName } from './connection-record.ts'
 import type { ConnectionState, Entry } from './connection-record.ts'
 import type { ConnectionEventDetail, ConnectionTrackerEvents, PeerEventDetail } from './events.ts'
-import type { ListenerErrorHandler, TypedEventTarget } from '@cm/config'
+import type { ListenerErrorHandler, TypedEventTarget } from '@cm/config/events'
 
 /**
  * @internal

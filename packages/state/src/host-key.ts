@@ -1,4 +1,4 @@
-import { formatIp, parseIpInto } from '@cm/config'
+import { formatIp, parseIpInto } from '@cm/config/address'
 
 /**
  * @internal

@@ -1,6 +1,9 @@
-import { clockRule, CONFIG_RULES, DEFAULT_CONFIG, ProblemCollector, resolveOptions, systemClock } from '@cm/config'
+import { CONFIG_RULES, DEFAULT_CONFIG, systemClock } from '@cm/config'
+import { clockRule, functionRule, objectRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
 import type { ConnectionTrackerEvents } from './events.ts'
-import type { Clock, ListenerErrorHandler, OptionRule, OptionsSchema, TypedEventTarget } from '@cm/config'
+import type { Clock } from '@cm/config'
+import type { ListenerErrorHandler, TypedEventTarget } from '@cm/config/events'
+import type { OptionsSchema } from '@cm/config/validation'
 
 /** Options of a {@link ConnectionTracker}. */
 export interface ConnectionTrackerInit<Metadata = unknown> {
@@ -49,23 +52,8 @@ export interface ResolvedTrackerOptions<Metadata> {
   readonly onListenerError: ListenerErrorHandler | undefined
 }
 
-const eventsRule: OptionRule<TypedEventTarget<never> | undefined> = {
-  expected: 'an EventTarget',
-  check (value, path, problems): value is TypedEventTarget<never> {
-    const ok = typeof value === 'object' && value !== null && typeof (value as { dispatchEvent?: unknown }).dispatchEvent === 'function'
-    if (!ok) problems.add(path, this.expected, value)
-    return ok
-  }
-}
-
-const handlerRule: OptionRule<ListenerErrorHandler | undefined> = {
-  expected: 'a function',
-  check (value, path, problems): value is ListenerErrorHandler {
-    const ok = typeof value === 'function'
-    if (!ok) problems.add(path, this.expected, value)
-    return ok
-  }
-}
+const eventsRule = objectRule<TypedEventTarget<never> | undefined>('an EventTarget', ['dispatchEvent'])
+const handlerRule = functionRule<ListenerErrorHandler | undefined>()
 
 const SCHEMA: OptionsSchema<ConnectionTrackerInit> = {
   clock: { default: systemClock, rule: clockRule },

@@ -1,4 +1,5 @@
-import { InvalidConfigError, SafeEventEmitter } from '@cm/config'
+import { InvalidConfigError } from '@cm/config'
+import { SafeEventEmitter } from '@cm/config/events'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it, vi } from 'vitest'
 import { ConnectionTracker, createConnectionTracker } from '../src/connection-tracker.ts'

@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { InvalidAddressError, ipFromMultiaddr, parseAddressEntry, readMultiaddr, tryParseAddressEntry } from '../src/address-entry.ts'
-import { CmError } from '../src/errors.ts'
+import { InvalidAddressError, ipFromMultiaddr, parseAddressEntry, readMultiaddr, tryParseAddressEntry } from '../../src/address/index.ts'
+import { CmError } from '../../src/index.ts'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const RSA_PEER = 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N'

@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { describeValue } from '../src/input-limits.ts'
 import {
   addressEntryRule,
   booleanRule,
   clockRule,
+  collectProblems,
+  describeValue,
   durationRule,
   finiteNumberRule,
   forEachAddressEntry,
+  functionRule,
   integerRule,
-  InvalidConfigError,
+  objectRule,
   oneOfRule,
   parseAddressList,
   ProblemCollector,
   resolveOptions
-} from '../src/validation.ts'
+} from '../../src/validation/index.ts'
+import { InvalidConfigError, resolveConfig } from '../../src/index.ts'
 
 describe('describeValue()', () => {
   it.each([
@@ -165,5 +168,34 @@ describe('resolveOptions()', () => {
     problems.add('x', 'a thing', 1, 'because')
     expect(() => { problems.throwIfAny() }).toThrow(InvalidConfigError)
     expect(problems.problems[0]?.message).toBe('Expected `x` to be a thing, got 1 (number): because')
+  })
+})
+
+describe('shared rules and the problem fold', () => {
+  it('functionRule() accepts a function and records anything else', () => {
+    const problems = new ProblemCollector()
+    const rule = functionRule('a handler')
+    expect(rule.check(() => 1, 'onListenerError', problems)).toBe(true)
+    expect(rule.check('no', 'onListenerError', problems)).toBe(false)
+    expect(problems.problems.map(problem => problem.message)).toEqual(['Expected `onListenerError` to be a handler, got "no" (string)'])
+    expect(functionRule().expected).toBe('a function')
+  })
+
+  it('objectRule() accepts an object with every method named, by shape', () => {
+    const problems = new ProblemCollector()
+    const rule = objectRule('a gate (an object with a check() method)', ['check'])
+    expect(rule.check({ check: () => true }, 'gate', problems)).toBe(true)
+    expect(rule.check({ check: 1 }, 'gate', problems)).toBe(false)
+    expect(rule.check(null, 'gate', problems)).toBe(false)
+    expect(rule.check(() => undefined, 'gate', problems)).toBe(false)
+    expect(problems.count).toBe(3)
+  })
+
+  it('collectProblems() returns what the call returns, moves the problems of an InvalidConfigError, and throws any other error on', () => {
+    const problems = new ProblemCollector()
+    expect(collectProblems(problems, () => 5)).toBe(5)
+    expect(collectProblems(problems, () => resolveConfig({ maxConnections: 0, dialTimeout: -1 }))).toBeUndefined()
+    expect(problems.problems.map(problem => problem.path)).toEqual(['maxConnections', 'dialTimeout'])
+    expect(() => collectProblems(problems, () => { throw new TypeError('boom') })).toThrow(TypeError)
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { SafeEventEmitter } from '../src/events.ts'
+import { SafeEventEmitter } from '../../src/events/index.ts'
 
 interface Events {
   ping: CustomEvent<number>

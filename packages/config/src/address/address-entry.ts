@@ -1,7 +1,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { parseCidr } from 'cidr-tools'
-import { CmError } from './errors.ts'
-import { describeValue, MAX_MULTIADDR_LENGTH, quoteInput } from './input-limits.ts'
+import { CmError } from '../errors.ts'
+import { describeValue, quoteInput } from '../validation/messages.ts'
+import { MAX_MULTIADDR_LENGTH } from './limits.ts'
 import { formatIp, MAX_PREFIX_LENGTH, parseIp } from './ip.ts'
 import { parsePeerId } from './peer-id.ts'
 import type { IpAddress, IpFamily } from './ip.ts'
@@ -65,7 +66,7 @@ export interface AddressEntryRefused {
  *
  * @example
  * ```ts
- * import { InvalidAddressError, parseAddressEntry } from '@cm/config'
+ * import { InvalidAddressError, parseAddressEntry } from '@cm/config/address'
  *
  * try {
  *   parseAddressEntry('1.2.3.4/33')
@@ -122,7 +123,7 @@ export class InvalidAddressError extends CmError {
  *
  * @example
  * ```ts
- * import { parseAddressEntry } from '@cm/config'
+ * import { parseAddressEntry } from '@cm/config/address'
  *
  * parseAddressEntry('192.168.1.5/24').text // '192.168.1.0/24'
  * parseAddressEntry('/ip4/1.2.3.4/tcp/4001').text // '1.2.3.4'
@@ -145,7 +146,7 @@ export function parseAddressEntry (input: string): AddressEntry {
  *
  * @example
  * ```ts
- * import { tryParseAddressEntry } from '@cm/config'
+ * import { tryParseAddressEntry } from '@cm/config/address'
  *
  * const result = tryParseAddressEntry('example.com')
  * if (!result.ok) {
@@ -328,7 +329,7 @@ export interface MultiaddrTarget {
  *
  * @example
  * ```ts
- * import { readMultiaddr } from '@cm/config'
+ * import { readMultiaddr } from '@cm/config/address'
  *
  * readMultiaddr('/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA')
  * // { ip: '10.0.0.1', peerId: '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', relayed: false }
@@ -377,7 +378,7 @@ export function readMultiaddr (address: Multiaddr | string): MultiaddrTarget | u
  *
  * @example
  * ```ts
- * import { ipFromMultiaddr } from '@cm/config'
+ * import { ipFromMultiaddr } from '@cm/config/address'
  *
  * ipFromMultiaddr('/ip4/10.0.0.1/tcp/4001') // '10.0.0.1'
  * ipFromMultiaddr('/dns4/example.com/tcp/443') // undefined

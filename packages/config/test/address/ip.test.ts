@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import fc from 'fast-check'
 import ipaddr from 'ipaddr.js'
 import { describe, expect, it } from 'vitest'
-import { formatIp, maskIp, parseIp, parseIpInto } from '../src/ip.ts'
+import { formatIp, maskIp, parseIp, parseIpInto } from '../../src/address/index.ts'
 
 const NUM_RUNS = 3000
 

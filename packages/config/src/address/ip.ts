@@ -9,7 +9,7 @@
  * verdicts are checked against `net.isIP()` and `ipaddr.js` by property tests.
  */
 
-import { MAX_IP_TEXT_LENGTH } from './input-limits.ts'
+import { MAX_IP_TEXT_LENGTH } from './limits.ts'
 
 /** The address family: 4 for IPv4, 6 for IPv6. */
 export type IpFamily = 4 | 6
@@ -58,7 +58,7 @@ const COLON = 58
  *
  * @example
  * ```ts
- * import { parseIpInto } from '@cm/config'
+ * import { parseIpInto } from '@cm/config/address'
  *
  * const words = new Uint32Array(4)
  * parseIpInto('10.0.0.1', words) // 4, words[0] === 0x0a000001
@@ -104,7 +104,7 @@ export function parseIpInto (text: string, out: Uint32Array): 0 | IpFamily {
  *
  * @example
  * ```ts
- * import { parseIp } from '@cm/config'
+ * import { parseIp } from '@cm/config/address'
  *
  * parseIp('::ffff:10.0.0.1')?.text // '10.0.0.1'
  * parseIp('2001:DB8:0:0::1')?.text // '2001:db8::1'
@@ -135,7 +135,7 @@ export function parseIp (text: string): IpAddress | undefined {
  *
  * @example
  * ```ts
- * import { formatIp } from '@cm/config'
+ * import { formatIp } from '@cm/config/address'
  *
  * formatIp(4, [0x0a000001]) // '10.0.0.1'
  * formatIp(6, [0x20010db8, 0, 0, 1]) // '2001:db8::1'
@@ -185,7 +185,7 @@ export function formatIp (family: IpFamily, words: ArrayLike<number>): string {
  *
  * @example
  * ```ts
- * import { maskIp } from '@cm/config'
+ * import { maskIp } from '@cm/config/address'
  *
  * maskIp([0x0a010203], 8) // [0x0a000000]
  * ```

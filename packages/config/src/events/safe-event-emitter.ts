@@ -5,7 +5,7 @@ import { setMaxListeners } from 'main-event'
  *
  * @example
  * ```ts
- * import type { EventHandler } from '@cm/config'
+ * import type { EventHandler } from '@cm/config/events'
  *
  * const handler: EventHandler<CustomEvent<number>> = event => { console.log(event.detail) }
  * ```
@@ -23,8 +23,8 @@ export type EventHandler<E> = ((event: E) => void) | {
  *
  * @example
  * ```ts
- * import { SafeEventEmitter } from '@cm/config'
- * import type { TypedEventTarget } from '@cm/config'
+ * import { SafeEventEmitter } from '@cm/config/events'
+ * import type { TypedEventTarget } from '@cm/config/events'
  *
  * interface Events {
  *   'job:done': CustomEvent<number>
@@ -52,7 +52,7 @@ export interface TypedEventTarget<EventMap extends Record<string, any>> extends 
  *
  * @example
  * ```ts
- * import type { ListenerErrorHandler } from '@cm/config'
+ * import type { ListenerErrorHandler } from '@cm/config/events'
  *
  * const onListenerError: ListenerErrorHandler = (error, event) => {
  *   console.error(`a listener of ${event.type} failed`, error)
@@ -77,7 +77,7 @@ export interface SafeEventEmitterInit {
  *
  * @example
  * ```ts
- * import type { ListenerOptions } from '@cm/config'
+ * import type { ListenerOptions } from '@cm/config/events'
  *
  * const options: ListenerOptions = { once: true, signal: AbortSignal.timeout(1_000) }
  * ```
@@ -121,7 +121,7 @@ const reportToConsole: ListenerErrorHandler = (error, event) => {
  *
  * @example
  * ```ts
- * import { SafeEventEmitter } from '@cm/config'
+ * import { SafeEventEmitter } from '@cm/config/events'
  *
  * interface Events {
  *   'job:done': CustomEvent<{ id: number }>

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { base32 } from 'multiformats/bases/base32'
 import { base36 } from 'multiformats/bases/base36'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { parsePeerId } from '../src/peer-id.ts'
+import { parsePeerId } from '../../src/address/index.ts'
 
 /** What @libp2p/peer-id makes of a string: its canonical text, or undefined. */
 function reference (text: string): string | undefined {

@@ -1,27 +1,7 @@
 /**
- * Length caps checked before any parsing, so that hostile input costs a length comparison,
- * and the quoting of inputs in messages, so that an error is never as large as its input.
+ * How inputs are quoted in messages: cut short, with their length, so that an error is never
+ * as large as its input.
  */
-
-/**
- * The longest IP address text accepted: 45 characters for the longest IPv6 form (eight
- * groups ending in a dotted quad), with room for a `%zone`. Longer text is not an address,
- * and is refused before it is scanned.
- */
-export const MAX_IP_TEXT_LENGTH = 128
-
-/**
- * The longest peer ID text accepted. The longest valid one is 67 characters (a CIDv1 of an
- * inlined secp256k1 key in base32); longer text is refused before it is decoded, whose cost
- * grows with the square of the length.
- */
-export const MAX_PEER_ID_LENGTH = 128
-
-/**
- * The longest multiaddr text accepted, and so the longest allow, deny or trusted list entry.
- * Real multiaddrs, with certificate hashes, a DNS name and a relay hop, stay under half of it.
- */
-export const MAX_MULTIADDR_LENGTH = 1024
 
 /** The most characters of an input quoted in a message. */
 const QUOTED_LENGTH = 80
@@ -34,7 +14,7 @@ const QUOTED_LENGTH = 80
  *
  * @example
  * ```ts
- * import { quoteInput } from '@cm/config'
+ * import { quoteInput } from '@cm/config/validation'
  *
  * quoteInput('1.2.3.4/33') // '"1.2.3.4/33"'
  * quoteInput('x'.repeat(100_000)) // '"xxx…xxx…" (100000 characters)', about 90 characters in all
@@ -63,7 +43,7 @@ function quoteStart (text: string): string {
  *
  * @example
  * ```ts
- * import { describeValue } from '@cm/config'
+ * import { describeValue } from '@cm/config/validation'
  *
  * describeValue(Number.NaN) // 'NaN (number)'
  * describeValue('3') // '"3" (string)'

@@ -1,7 +1,7 @@
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
-import { MAX_PEER_ID_LENGTH } from './input-limits.ts'
+import { MAX_PEER_ID_LENGTH } from './limits.ts'
 
 const IDENTITY_CODE = 0x00
 const SHA2_256_CODE = 0x12
@@ -28,7 +28,7 @@ const SECP256K1_HEADER = [0x08, 0x02, 0x12, 0x21]
  *
  * @example
  * ```ts
- * import { parsePeerId } from '@cm/config'
+ * import { parsePeerId } from '@cm/config/address'
  *
  * parsePeerId('12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA') // the same string
  * parsePeerId('not-a-peer') // undefined

@@ -126,7 +126,7 @@ await report.run(async () => {
   const expected = {
     good: { attempts: 8, admitted: 7, refused: { 'pending-limit': 1 }, closed: { pruned: 2 }, open: 5 },
     denied: { attempts: 3, admitted: 0, refused: { 'deny-list': 3 }, closed: {}, open: 0 },
-    flooder: { attempts: 18, admitted: 3, refused: { 'rate-limited': 15 }, closed: { pruned: 1, denied: 2 }, open: 0 },
+    flooder: { attempts: 18, admitted: 3, refused: { 'rate-limit': 15 }, closed: { pruned: 1, denied: 2 }, open: 0 },
     staller: { attempts: 14, admitted: 10, refused: { 'pending-limit': 4 }, closed: { limit: 1, timeout: 9 }, open: 0 },
     monitor: { attempts: 5, admitted: 5, refused: {}, closed: {}, open: 5 }
   }

@@ -97,7 +97,7 @@ await report.run(async () => {
   report.line(`  ${welcomed} clients read the server's "welcome"; ${reset} were reset before reading anything`)
   report.check(welcomed === admitted && reset === verdicts.length - admitted, 'each client saw what the server decided')
   const metrics = server.manager.metrics()
-  report.line(`  metrics: ${metrics.refused['rate-limited']} refused as rate-limited; limiter: ${JSON.stringify({ admitted: metrics.rateLimit.admitted, refused: metrics.rateLimit.refused })}`)
+  report.line(`  metrics: ${metrics.refused['rate-limit']} refused by the rate limit; limiter: ${JSON.stringify({ admitted: metrics.rateLimit.admitted, refused: metrics.rateLimit.refused })}`)
 
   report.finish({
     threshold: THRESHOLD,
@@ -105,6 +105,6 @@ await report.run(async () => {
     again: { retryAfterMs: retry, early: early.admitted, onTime: onTime.admitted, greedy: greedy.admitted, earlyRetryAfterMs: early.admitted ? 0 : early.retryAfterMs },
     steady: { ...steady, admittedAtMs: admittedTimes },
     clients: { welcomed, reset },
-    refused: metrics.refused['rate-limited']
+    refused: metrics.refused['rate-limit']
   })
 }, async () => { await server?.stop() })

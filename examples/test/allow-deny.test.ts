@@ -22,7 +22,7 @@ describe('examples/allow-deny.ts', () => {
     expect(result['dialRefusal']).toBe('deny-list')
     expect(result['banClosed']).toBe(1)
     // 3 refused at accept, 2 open connections closed by new rules, 1 dial, 1 peer after its handshake.
-    expect(result['refused']).toMatchObject({ 'deny-list': 7, 'not-allow-listed': 1, 'rate-limited': 2, 'peer-denied': 1 })
+    expect(result['refused']).toMatchObject({ 'deny-list': 7, 'not-allow-listed': 1, 'rate-limit': 2, 'peer-denied': 1 })
     expect(output).toMatch(/connection:deny ::1 \(peer peer@::1\): deny-list, rule ::1; the open connection is closed/)
     expect(output).toContain('All 4 checks held')
   })

@@ -5,7 +5,7 @@ describe('examples/connection-limits.ts', () => {
   it('refuses over maxConnections, admits after raising it, prunes by strategy and per peer', async () => {
     const { output, result } = await runExample('connection-limits.ts')
     const { refused, ...rest } = result
-    expect(refused).toMatchObject({ 'max-connections': 3, 'rate-limited': 0, 'pending-limit': 0 })
+    expect(refused).toMatchObject({ 'max-connections': 3, 'rate-limit': 0, 'pending-limit': 0 })
     expect(rest).toEqual({
       refusedAtLimit3: ['dave', 'erin', 'frank'],
       admittedAfterRaise: ['dave', 'erin', 'frank'],

@@ -112,7 +112,7 @@ export type Verdict =
   | { readonly admitted: true, readonly id: number, readonly record: ConnectionRecord }
   | { readonly admitted: false, readonly reason: RefusalReason, readonly rule: string | undefined, readonly retryAfterMs: number | undefined }
 
-/** Prints a verdict: `admitted (#3)` or `refused: rate-limited, retry in 334 ms`. */
+/** Prints a verdict: `admitted (#3)` or `refused: rate-limit, retry in 334 ms`. */
 export function describeVerdict (verdict: Verdict): string {
   if (verdict.admitted) return `admitted (#${verdict.id})`
   const rule = verdict.rule === undefined ? '' : ` (rule ${verdict.rule})`

@@ -137,7 +137,7 @@ export class InboundAdmission<Slot extends PendingSlot> {
     if (remote.ip !== undefined) {
       const result = limiter.tryAcquire(remote.ip)
       if (!result.allowed && result.reason === 'rate-limit') {
-        return context.deny(remote, 'rate-limited', undefined, result.retryAfterMs)
+        return context.deny(remote, 'rate-limit', undefined, result.retryAfterMs)
       }
     }
     const held = context.held()

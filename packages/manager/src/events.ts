@@ -4,7 +4,7 @@ import type { PruneReason } from '@cm/pruner'
 
 /**
  * Why the manager refused a connection or a dial, in the order the checks run:
- * `deny-list`, `not-allow-listed` and `invalid-address` (the gate), `rate-limited` (the
+ * `deny-list`, `not-allow-listed` and `invalid-address` (the gate), `rate-limit` (the
  * per-host limiter), `pending-limit` (`maxIncomingPendingConnections`), `max-connections`
  * (`maxConnections`, every socket held); after the peer is identified, `peer-denied` (the
  * gate, with the peer ID); and `not-started` for an inbound connection arriving while
@@ -15,14 +15,14 @@ export type RefusalReason =
   | 'not-allow-listed'
   | 'invalid-address'
   | 'pending-limit'
-  | 'rate-limited'
+  | 'rate-limit'
   | 'max-connections'
   | 'peer-denied'
   | 'not-started'
 
 /** Every refusal reason, in check order. */
 export const REFUSAL_REASONS: readonly RefusalReason[] = Object.freeze([
-  'deny-list', 'not-allow-listed', 'invalid-address', 'rate-limited', 'pending-limit', 'max-connections', 'peer-denied', 'not-started'
+  'deny-list', 'not-allow-listed', 'invalid-address', 'rate-limit', 'pending-limit', 'max-connections', 'peer-denied', 'not-started'
 ])
 
 /** The detail of `connection:deny`. */
@@ -39,7 +39,7 @@ export interface ConnectionDenyDetail {
   readonly reason: RefusalReason
   /** The gate rule that matched, for gate refusals. */
   readonly rule: string | undefined
-  /** For `rate-limited`: milliseconds until the host would be admitted. */
+  /** For `rate-limit`: milliseconds until the host would be admitted. */
   readonly retryAfterMs: number | undefined
 }
 

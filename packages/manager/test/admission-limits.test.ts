@@ -97,8 +97,8 @@ describe('pending slots - who gives way', () => {
     const tries = [1, 2, 3].map(() => transport.inject('198.51.100.1'))
     await settle()
     // Each refusal at the pending limit used two attempts of its budget of 4: none is left.
-    expect(tries.map(raw => outcomes.get(raw))).toEqual(['pending-limit', 'pending-limit', 'rate-limited'])
-    expect(manager.metrics().refused).toMatchObject({ 'pending-limit': 2, 'rate-limited': 1 })
+    expect(tries.map(raw => outcomes.get(raw))).toEqual(['pending-limit', 'pending-limit', 'rate-limit'])
+    expect(manager.metrics().refused).toMatchObject({ 'pending-limit': 2, 'rate-limit': 1 })
     expect(manager.metrics().rateLimit.charged).toBe(2)
   })
 

@@ -69,7 +69,7 @@ describe('ConnectionManager under load', () => {
     expect(maxOpen).toBeLessThanOrEqual(100)
     const metrics = manager.metrics()
     expect(metrics.opened.inbound).toBe(outcomes.served)
-    expect(metrics.refused['rate-limited']).toBeGreaterThan(0)
+    expect(metrics.refused['rate-limit']).toBeGreaterThan(0)
     expect(metrics.refused['max-connections']).toBeGreaterThan(0)
     expect(metrics.rateLimit.tiers.every(tier => tier.trackedKeys <= tier.maxKeys)).toBe(true)
     expect(manager.connections.history().length).toBeLessThanOrEqual(manager.config.connectionHistorySize)

@@ -85,7 +85,7 @@ describe('ConnectionManager over TCP - admission', () => {
     expect(denied.map(detail => [detail.remoteIp, detail.reason])).toEqual([
       ['127.0.1.9', 'deny-list'],
       ['127.1.0.1', 'not-allow-listed'],
-      ['127.0.2.1', 'rate-limited'],
+      ['127.0.2.1', 'rate-limit'],
       ['127.0.2.3', 'pending-limit'],
       ['127.0.2.5', 'max-connections']
     ])

@@ -56,7 +56,7 @@ describe('ConnectionManager - inbound admission', () => {
     expect(denied.map(detail => [detail.remoteIp, detail.reason])).toEqual([
       ['10.1.2.3', 'deny-list'],
       ['198.51.100.1', 'not-allow-listed'],
-      ['192.0.2.1', 'rate-limited'],
+      ['192.0.2.1', 'rate-limit'],
       ['192.0.2.3', 'pending-limit']
     ])
     expect(denied[0]?.rule).toBe('10.0.0.0/8')
@@ -70,7 +70,7 @@ describe('ConnectionManager - inbound admission', () => {
     for (const release of upgrades.splice(0)) release()
     await flush()
     expect(manager.connections.count({ state: 'open' })).toBe(3)
-    expect(manager.metrics().refused).toMatchObject({ 'deny-list': 1, 'not-allow-listed': 1, 'rate-limited': 1, 'pending-limit': 1, 'max-connections': 1 })
+    expect(manager.metrics().refused).toMatchObject({ 'deny-list': 1, 'not-allow-listed': 1, 'rate-limit': 1, 'pending-limit': 1, 'max-connections': 1 })
     // Every refused connection was destroyed at once.
     expect(transport.connections.filter(connection => connection.aborted).map(connection => connection.remote.ip)).toEqual(['10.1.2.3', '198.51.100.1', '192.0.2.1', '192.0.2.3', '192.0.2.5'])
   })
@@ -81,7 +81,7 @@ describe('ConnectionManager - inbound admission', () => {
     transport.inject('198.51.100.1')
     await flush()
     expect(manager.connections.count({ state: 'open' })).toBe(3)
-    expect(manager.metrics().refused['rate-limited']).toBe(1)
+    expect(manager.metrics().refused['rate-limit']).toBe(1)
   })
 
   it('refuses inbound connections while stopped', async () => {

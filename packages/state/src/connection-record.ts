@@ -55,7 +55,6 @@ export type ActiveState = Exclude<ConnectionState, 'closed'>
  * - `timeout`: something took too long: the dial, the upgrade, an idle or a close timeout.
  * - `pruned`: the pruner closed it to bring the node back under a limit.
  * - `denied`: the gate refused it (deny list, exclusive allow list, a refused peer).
- * - `rate-limited`: the rate limiter refused it.
  * - `limit`: a connection limit refused it (`maxConnections`, per peer, pending inbound).
  * - `aborted`: the caller aborted it (an abort signal).
  * - `shutdown`: the node is stopping.
@@ -67,11 +66,11 @@ export type ActiveState = Exclude<ConnectionState, 'closed'>
  *
  * const tracker = createConnectionTracker()
  * const { id } = tracker.add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/4001' })
- * const reason: CloseReason = 'rate-limited'
+ * const reason: CloseReason = 'pruned'
  * tracker.close(id, reason)
  * ```
  */
-export type CloseReason = 'local' | 'remote' | 'error' | 'timeout' | 'pruned' | 'denied' | 'rate-limited' | 'limit' | 'aborted' | 'shutdown'
+export type CloseReason = 'local' | 'remote' | 'error' | 'timeout' | 'pruned' | 'denied' | 'limit' | 'aborted' | 'shutdown'
 
 /**
  * Every {@link CloseReason}, in the order documented there.
@@ -87,7 +86,7 @@ export type CloseReason = 'local' | 'remote' | 'error' | 'timeout' | 'pruned' | 
  * isCloseReason('pruned') // true
  * ```
  */
-export const CLOSE_REASONS: readonly CloseReason[] = Object.freeze(['local', 'remote', 'error', 'timeout', 'pruned', 'denied', 'rate-limited', 'limit', 'aborted', 'shutdown'])
+export const CLOSE_REASONS: readonly CloseReason[] = Object.freeze(['local', 'remote', 'error', 'timeout', 'pruned', 'denied', 'limit', 'aborted', 'shutdown'])
 
 /** Every {@link ActiveState}, in lifecycle order. */
 export const ACTIVE_STATES: readonly ActiveState[] = Object.freeze(['pending', 'open', 'closing'])

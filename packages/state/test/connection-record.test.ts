@@ -61,7 +61,7 @@ describe('ConnectionRecord', () => {
   })
 
   it('CLOSE_REASONS lists every close reason', () => {
-    expect(CLOSE_REASONS).toEqual(['local', 'remote', 'error', 'timeout', 'pruned', 'denied', 'rate-limited', 'limit', 'aborted', 'shutdown'])
+    expect(CLOSE_REASONS).toEqual(['local', 'remote', 'error', 'timeout', 'pruned', 'denied', 'limit', 'aborted', 'shutdown'])
     expect(Object.isFrozen(CLOSE_REASONS)).toBe(true)
   })
 })

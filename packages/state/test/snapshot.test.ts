@@ -14,7 +14,7 @@ describe('.snapshot()', () => {
       oldest: {},
       closed: {
         total: 0,
-        byReason: { local: 0, remote: 0, error: 0, timeout: 0, pruned: 0, denied: 0, 'rate-limited': 0, limit: 0, aborted: 0, shutdown: 0 },
+        byReason: { local: 0, remote: 0, error: 0, timeout: 0, pruned: 0, denied: 0, limit: 0, aborted: 0, shutdown: 0 },
         historySize: 0,
         historyCapacity: 10
       }

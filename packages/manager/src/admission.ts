@@ -80,13 +80,48 @@ export class PendingSlots<Slot extends PendingSlot> {
   }
 }
 
+/**
+ * A clock that can be held at one instant, so that the rate limiter reads the same time for
+ * a host's attempt and for its pressure: were a millisecond to pass between the two, the
+ * newcomer's pressure would read lower than that of an equal slot, which would then give way.
+ * Internal to the manager: the rate limiter it builds reads this clock.
+ */
+export class DecisionClock implements Clock {
+  readonly #clock: Clock
+  #held: number | undefined
+
+  constructor (clock: Clock) {
+    this.#clock = clock
+  }
+
+  now (): number {
+    return this.#held ?? this.#clock.now()
+  }
+
+  /** Runs `decide` with the time held at the instant it starts. */
+  hold<T> (decide: (now: number) => T): T {
+    if (this.#held !== undefined) {
+      // A decision made inside another (from an event listener) keeps the outer instant.
+      return decide(this.#held)
+    }
+    const now = this.#clock.now()
+    this.#held = now
+    try {
+      return decide(now)
+    } finally {
+      this.#held = undefined
+    }
+  }
+}
+
 /** What {@link InboundAdmission.decide} returns for a trusted host: exempt from the limits, never evicted. */
 export const TRUSTED = -1
 
 /** What inbound admission reads and acts through. Internal to the manager. */
 export interface AdmissionContext<Slot extends PendingSlot> {
   readonly gate: Gate
-  readonly clock: Clock
+  /** The clock the rate limiter reads, held for each decision. */
+  readonly clock: DecisionClock
   /** The config in force (it may change at run time). */
   config(): ConnectionConfig
   /** The rate limiter in force (rebuilt when its options change). */
@@ -124,6 +159,10 @@ export class InboundAdmission<Slot extends PendingSlot> {
    *   {@link TRUSTED}, or the refusal
    */
   decide (remote: RemoteAddress): number | ConnectionDenyDetail {
+    return this.#context.clock.hold(now => this.#decide(remote, now))
+  }
+
+  #decide (remote: RemoteAddress, now: number): number | ConnectionDenyDetail {
     const context = this.#context
     const verdict = context.gate.check(remote.ip ?? remote.multiaddr, { direction: 'inbound' })
     if (!verdict.allowed) {
@@ -147,7 +186,7 @@ export class InboundAdmission<Slot extends PendingSlot> {
       return this.pressure(remote)
     }
     const pressure = this.pressure(remote)
-    const victim = slots.size === 0 ? undefined : slots.victim(pressure, context.clock.now(), config.inboundUpgradeTimeout / 10)
+    const victim = slots.size === 0 ? undefined : slots.victim(pressure, now, config.inboundUpgradeTimeout / 10)
     if (victim === undefined || held - 1 >= config.maxConnections) {
       if (remote.ip !== undefined) {
         limiter.charge(remote.ip)

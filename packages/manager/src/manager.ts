@@ -5,7 +5,7 @@ import { createGate } from '@cm/gate'
 import { Pruner } from '@cm/pruner'
 import { createRateLimiter } from '@cm/rate-limit'
 import { createConnectionTracker } from '@cm/state'
-import { InboundAdmission, TRUSTED } from './admission.ts'
+import { DecisionClock, InboundAdmission, TRUSTED } from './admission.ts'
 import { Deadline } from './deadline.ts'
 import { DEFAULT_DIAL_PRIORITY, DialQueue } from './dial-queue.ts'
 import { Managed } from './entry.ts'
@@ -70,6 +70,7 @@ export class ConnectionManager<Raw> {
   readonly #onListenerError: ListenerErrorHandler | undefined
   readonly #closeDenied: boolean
   readonly #clock: Clock
+  readonly #limiterClock: DecisionClock
   readonly #random: () => number
   #config: ConnectionConfig
   #limiter: RateLimiter
@@ -94,6 +95,7 @@ export class ConnectionManager<Raw> {
     this.#onListenerError = init.onListenerError
     this.#closeDenied = init.closeDeniedConnections ?? true
     this.#clock = init.clock ?? systemClock
+    this.#limiterClock = new DecisionClock(this.#clock)
     this.#random = init.random ?? Math.random
     this.#config = resolveConfig(init.config)
     const config = this.#config
@@ -117,7 +119,7 @@ export class ConnectionManager<Raw> {
     this.#dialQueue = new DialQueue({ maxParallelDials: config.maxParallelDials, maxDialQueueLength: config.maxDialQueueLength }, this.#clock)
     this.#admission = new InboundAdmission<Entry<Raw>>({
       gate: this.gate,
-      clock: this.#clock,
+      clock: this.#limiterClock,
       config: () => this.#config,
       limiter: () => this.#limiter,
       held: () => this.connections.count(),
@@ -510,7 +512,7 @@ export class ConnectionManager<Raw> {
   }
 
   #createLimiter (config: ConnectionConfig): RateLimiter {
-    return createRateLimiter({ ...rateLimiterOptionsFrom(config), clock: this.#clock })
+    return createRateLimiter({ ...rateLimiterOptionsFrom(config), clock: this.#limiterClock })
   }
 
   #acceptOutcome (entry: Entry<Raw>, opened: boolean): AcceptResult<Raw> {

@@ -91,6 +91,25 @@ describe('pending slots - who gives way', () => {
     expect(second.closed).toBe(false)
   })
 
+  it('a host\'s pressure is read at the instant of its attempt: a clock that ticks between the two reads evicts no young slot', async () => {
+    // Once ticking, every read of this clock moves it 1 ms on: were the newcomer's pressure
+    // read after its attempt, it would read 0.999 against the 1 recorded for each young slot,
+    // which would then give way.
+    let now = 0
+    let ticking = false
+    const { manager, transport, outcomes } = await setup(
+      { maxIncomingPendingConnections: 2, inboundConnectionThreshold: 1, inboundUpgradeTimeout: 10_000 },
+      { clock: { now: () => ticking ? ++now : now } }
+    )
+    const held = [1, 2].map(host => transport.inject(`198.51.100.${host}`))
+    ticking = true
+    const newcomer = transport.inject('198.51.100.3')
+    await settle()
+    expect(outcomes.get(newcomer)).toBe('pending-limit')
+    expect(held.map(raw => raw.closed)).toEqual([false, false])
+    expect(manager.metrics().pendingInbound.evicted).toBe(0)
+  })
+
   it('a refusal at the pending limit costs the host two attempts of its rate budget', async () => {
     const { manager, transport, outcomes } = await setup({ maxIncomingPendingConnections: 1, inboundConnectionThreshold: 4 })
     transport.inject('192.0.2.1')

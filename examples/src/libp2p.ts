@@ -56,10 +56,9 @@ gater.events.addEventListener('connection:deny', event => {
 })
 let pruned = 0
 pruning.events.addEventListener('connection:prune', event => {
-  for (const { connection, reason } of event.detail.closed) {
-    pruned++
-    console.log(`      prune #${connection.id} of ${connection.peer?.slice(-8) ?? '?'}: ${reason}`)
-  }
+  const { connection, reason } = event.detail
+  pruned++
+  console.log(`      prune #${connection.id} of ${connection.peer?.slice(-8) ?? '?'}: ${reason}`)
 })
 const guardAddress = guard.getMultiaddrs()[0]!
 console.log(`guard ${guard.peerId.toString().slice(-8)} listening on ${guardAddress.toString().split('/p2p/')[0] ?? ''}\n`)

@@ -60,4 +60,4 @@ export type { GaterConfig, GaterDenyDetail, GaterDenyReason, GaterEvents, GaterH
 export { createNodeMonitor, NodeMonitor } from './monitor.ts'
 export type { MonitoredNode, NodeMonitorInit } from './monitor.ts'
 export { createNodePruner, NodePruner } from './pruning.ts'
-export type { NodePruneCandidate, NodePrunerEvents, NodePrunerInit, PrunerConfig } from './pruning.ts'
+export type { ConnectionPruneDetail, NodePruneCandidate, NodePrunerEvents, NodePrunerInit, PrunerConfig } from './pruning.ts'

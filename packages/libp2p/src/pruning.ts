@@ -1,13 +1,13 @@
 import { SafeEventEmitter } from '@cm/config/events'
 import { collectProblems, functionRule, objectRule, ProblemCollector } from '@cm/config/validation'
-import { Pruner } from '@cm/pruner'
+import { Pruner, PrunerStoppedError } from '@cm/pruner'
 import { ownOptions, refuse } from './enforcement.ts'
 import { NodeMonitor } from './monitor.ts'
 import type { ConnectionConfigInit } from '@cm/config'
 import type { ListenerErrorHandler, TypedEventTarget } from '@cm/config/events'
 import type { Gate } from '@cm/gate'
-import type { ProtectionRegistry, PruneCandidate, PruneReport, PruneStrategy } from '@cm/pruner'
-import type { ConnectionTrackerEvents } from '@cm/state'
+import type { ProtectionRegistry, PruneCandidate, PruneReason, PruneReport, PruneStrategy } from '@cm/pruner'
+import type { ConnectionRecord, ConnectionTrackerEvents } from '@cm/state'
 
 const GATE_RULE = objectRule<Gate>('a gate (an object with a check() method)', ['check'])
 const HANDLER_RULE = functionRule<ListenerErrorHandler>()
@@ -29,18 +29,35 @@ export interface NodePruneCandidate extends PruneCandidate {
 }
 
 /**
+ * The detail of a {@link NodePruner}'s `connection:prune`: the same as `@cm/manager`'s.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionPruneDetail } from '@cm/libp2p'
+ *
+ * const describe = (detail: ConnectionPruneDetail): string => `${detail.connection.peer ?? 'unknown'}: ${detail.reason}`
+ * ```
+ */
+export interface ConnectionPruneDetail {
+  /** The connection being closed (its state is `closing` when the event is dispatched). */
+  readonly connection: ConnectionRecord
+  /** Why: over `maxConnections`, over the high watermark, or over `maxConnectionsPerPeer`. */
+  readonly reason: PruneReason
+}
+
+/**
  * The events of a {@link NodePruner}.
  *
  * @example
  * ```ts
  * import type { NodePrunerEvents } from '@cm/libp2p'
  *
- * type PruneEvent = NodePrunerEvents['connection:prune'] // CustomEvent<PruneReport<NodePruneCandidate>>
+ * type PruneEvent = NodePrunerEvents['connection:prune'] // CustomEvent<ConnectionPruneDetail>
  * ```
  */
 export interface NodePrunerEvents {
-  /** A pruning pass closed at least one connection; the detail is its report. */
-  'connection:prune': CustomEvent<PruneReport<NodePruneCandidate>>
+  /** The pruner chose a connection to close; it is closing. One event per connection. */
+  'connection:prune': CustomEvent<ConnectionPruneDetail>
 }
 
 /**
@@ -146,7 +163,7 @@ const reportToConsole: ListenerErrorHandler = (error, event) => {
  * const pruning = createNodePruner({ monitor, config: { maxConnections: 50, maxConnectionsPerPeer: 1 } })
  * pruning.protection.protect('12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', 'bootstrap')
  * pruning.events.addEventListener('connection:prune', event => {
- *   console.log(`pruned ${event.detail.closed.length} connections`)
+ *   console.log(`pruning ${event.detail.connection.peer ?? 'a connection'} (${event.detail.reason})`)
  * })
  * // monitor.start(node): from then on, every connection:open may prune
  * ```
@@ -158,17 +175,16 @@ export class NodePruner {
   readonly pruner: Pruner<NodePruneCandidate>
   /** The protections by peer the pruner honours. */
   readonly protection: ProtectionRegistry
-  /** `connection:prune` events, one per pass that closed connections. */
+  /** `connection:prune` events, one per connection the pruner closes. */
   readonly events: TypedEventTarget<NodePrunerEvents>
 
   readonly #monitor: NodeMonitor
   readonly #gate: Gate | undefined
   readonly #onListenerError: ListenerErrorHandler
-  /** The tag value of each peer involved, read before each pass. */
+  /** The tag value of each peer involved, read as a pass lists its candidates. */
   #values = new Map<string, number>()
-  #global = false
-  readonly #peers = new Set<string>()
-  #draining: Promise<void> | undefined
+  /** Passes asked for on `connection:open` and not yet settled. */
+  readonly #running = new Set<Promise<void>>()
   #stopped = false
 
   /**
@@ -192,8 +208,11 @@ export class NodePruner {
       strategy: init.strategy,
       protection: init.protection,
       clock: init.monitor?.clock,
-      connections: peer => this.#candidates(peer),
-      close: async (victim, { signal }) => await this.#monitor.close(victim.id, 'pruned', { signal }) || this.#monitor.tracker.get(victim.id) === undefined
+      connections: async peer => {
+        await this.#loadValues(peer)
+        return this.#candidates(peer)
+      },
+      close: async (victim, { reason, signal }) => await this.#close(victim, reason, signal)
     }))
     problems.throwIfAny()
     this.#monitor = init.monitor
@@ -223,10 +242,7 @@ export class NodePruner {
    * ```
    */
   async prune (options: { readonly peer?: string | undefined } = {}): Promise<PruneReport<NodePruneCandidate>> {
-    await this.#loadValues(options.peer)
-    const report = await this.pruner.prune(options.peer === undefined ? {} : { peer: options.peer })
-    this.#announce(report)
-    return report
+    return await this.pruner.prune(options.peer === undefined ? {} : { peer: options.peer })
   }
 
   /**
@@ -246,82 +262,70 @@ export class NodePruner {
       this.#stopped = true
       this.#monitor.tracker.events.removeEventListener('connection:open', this.#onOpen)
     }
-    await this.#draining
     await this.pruner.stop()
   }
 
   readonly #onOpen = (event: ConnectionTrackerEvents['connection:open']): void => {
     const tracker = this.#monitor.tracker
     const peer = event.detail.connection.peer
+    // Calls made in one tick share one pass of the pruner (single flight).
     if (peer !== undefined && this.pruner.peerNeedsPruning(tracker.count({ peer, state: 'open' }))) {
-      this.#peers.add(peer)
+      this.#run(peer)
     }
     if (this.pruner.needsPruning(tracker.count({ state: 'open' }))) {
-      this.#global = true
-    }
-    if ((this.#global || this.#peers.size > 0) && this.#draining === undefined) {
-      this.#draining = this.#drain()
+      this.#run(undefined)
     }
   }
 
-  async #drain (): Promise<void> {
-    try {
-      while (!this.#stopped && (this.#global || this.#peers.size > 0)) {
-        const global = this.#global
-        const peers = [...this.#peers]
-        this.#global = false
-        this.#peers.clear()
-        await this.#loadValues(global ? undefined : peers)
-        const passes = peers.map(async peer => await this.pruner.prune({ peer }))
-        if (global) {
-          passes.push(this.pruner.prune())
-        }
-        // Calls made in one tick share one pass, and so one report.
-        for (const report of new Set(await Promise.all(passes))) {
-          this.#announce(report)
-        }
+  #run (peer: string | undefined): void {
+    const pass = this.pruner.prune(peer === undefined ? {} : { peer }).then(() => {}, (error: unknown) => {
+      // A pass asked for as the pruner stops is not a failure.
+      if (!(error instanceof PrunerStoppedError)) {
+        this.#onListenerError(error, new Event('connection:open'))
       }
-    } catch (error) {
-      this.#onListenerError(error, new Event('connection:open'))
-    } finally {
-      this.#draining = undefined
-    }
+    }).finally(() => { this.#running.delete(pass) })
+    this.#running.add(pass)
   }
 
   /**
-   * Resolves once the pass running now (if any) has ended.
+   * Resolves once the passes asked for on `connection:open` so far have ended.
    *
    * @internal
    */
   async _idle (): Promise<void> {
-    await this.#draining
+    await Promise.all(this.#running)
   }
 
-  #announce (report: PruneReport<NodePruneCandidate>): void {
-    if (report.closed.length > 0 && this.events.listenerCount('connection:prune') > 0) {
-      this.events.safeDispatchEvent('connection:prune', { detail: report })
+  async #close (victim: NodePruneCandidate, reason: PruneReason, signal: AbortSignal): Promise<boolean> {
+    const tracker = this.#monitor.tracker
+    const wasOpen = tracker.get(victim.id)?.state === 'open'
+    const closing = this.#monitor.close(victim.id, 'pruned', { signal })
+    // monitor.close() marks the record closing at once: announce it as the manager does.
+    const record = tracker.get(victim.id)
+    if (wasOpen && record !== undefined && this.events.listenerCount('connection:prune') > 0) {
+      this.events.safeDispatchEvent('connection:prune', { detail: { connection: record, reason } })
     }
+    return await closing || tracker.get(victim.id) === undefined
   }
 
-  /** Reads the tag values of the peers of the open connections (or of some peers). */
-  async #loadValues (peers?: string | readonly string[]): Promise<void> {
+  /** Reads the tag values of the peers of the open connections (or of one peer). */
+  async #loadValues (peer: string | undefined): Promise<void> {
     const node = this.#monitor.node
     if (node === undefined) {
       return
     }
     const values = new Map<string, number>()
-    const wanted = peers === undefined ? undefined : new Set(typeof peers === 'string' ? [peers] : peers)
     const peerIds = new Map<string, Parameters<typeof node.peerStore.get>[0]>()
     for (const record of this.#monitor.tracker.list({ state: 'open' })) {
-      const peer = record.peer
-      if (peer !== undefined && (wanted === undefined || wanted.has(peer)) && !peerIds.has(peer)) {
+      const recordPeer = record.peer
+      if (recordPeer !== undefined && (peer === undefined || recordPeer === peer) && !peerIds.has(recordPeer)) {
         const connection = this.#monitor.connection(record.id)
         if (connection !== undefined) {
-          peerIds.set(peer, connection.remotePeer)
+          peerIds.set(recordPeer, connection.remotePeer)
         }
       }
     }
-    await Promise.all([...peerIds].map(async ([peer, peerId]) => {
+    await Promise.all([...peerIds].map(async ([key, peerId]) => {
       let value = 0
       try {
         for (const tag of (await node.peerStore.get(peerId)).tags.values()) {
@@ -330,7 +334,7 @@ export class NodePruner {
       } catch {
         // A peer missing from the peer store has no tags.
       }
-      values.set(peer, value)
+      values.set(key, value)
     }))
     this.#values = values
   }

@@ -5,8 +5,7 @@ import { addressOf, makeNode, portOf, stopNodes, until } from './support/nodes.t
 import { closeSockets, stallingClient, stallingServer } from './support/sockets.ts'
 import { problemsOf } from './support/problems.ts'
 import type { CmLibp2pInit, CmService, Libp2pConfig } from '../src/cm-libp2p.ts'
-import type { NodePruneCandidate } from '../src/pruning.ts'
-import type { PruneReport } from '@cm/pruner'
+import type { ConnectionPruneDetail } from '../src/pruning.ts'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 
 afterEach(async () => {
@@ -19,11 +18,11 @@ async function cmNode (config: Libp2pConfig, init?: CmLibp2pInit): Promise<Libp2
   return await makeNode({ ...cmLibp2p(config, init) })
 }
 
-/** The reports of every pruning pass of a node that closed something. */
-function pruneReports (node: Libp2p<{ cm: CmService }>): Array<PruneReport<NodePruneCandidate>> {
-  const reports: Array<PruneReport<NodePruneCandidate>> = []
-  node.services.cm.pruning.events.addEventListener('connection:prune', event => { reports.push(event.detail) })
-  return reports
+/** Every connection a node's pruner closed, in order. */
+function pruneEvents (node: Libp2p<{ cm: CmService }>): ConnectionPruneDetail[] {
+  const prunes: ConnectionPruneDetail[] = []
+  node.services.cm.pruning.events.addEventListener('connection:prune', event => { prunes.push(event.detail) })
+  return prunes
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -86,7 +85,7 @@ describe('cmLibp2p() on real js-libp2p nodes (TCP, noise, yamux, loopback)', () 
   it('maxConnections, pruneStrategy - the gater refuses inbound at the limit, the pruner closes the surplus of dials, oldest first', async () => {
     const hub = await cmNode({ maxConnections: 2, maxConnectionsPerPeer: 1, pruneStrategy: 'oldest' })
     const { gater, monitor } = hub.services.cm
-    const reports = pruneReports(hub)
+    const prunes = pruneEvents(hub)
     const [a, b, c] = await Promise.all([0, 1, 2].map(async () => await makeNode()))
     for (const spoke of [a!, b!]) {
       await spoke.dial(addressOf(hub))
@@ -95,18 +94,18 @@ describe('cmLibp2p() on real js-libp2p nodes (TCP, noise, yamux, loopback)', () 
     await expect(c!.dial(addressOf(hub))).rejects.toThrow()
     await until(() => gater.stats().denied['max-connections'] === 1)
     await hub.dial(addressOf(c!)) // a dial is not refused: the surplus is pruned
-    await until(() => reports.length === 1 && hub.getConnections().length === 2)
-    expect(reports[0]?.closed.map(entry => [entry.reason, entry.connection.peer])).toEqual([['max-connections', a!.peerId.toString()]])
+    await until(() => prunes.length === 1 && hub.getConnections().length === 2)
+    expect(prunes.map(entry => [entry.reason, entry.connection.peer])).toEqual([['max-connections', a!.peerId.toString()]])
   })
 
   it('maxConnectionsPerPeer - the pruner prunes a peer down to it', async () => {
     const hub = await cmNode({ maxConnectionsPerPeer: 1 })
-    const reports = pruneReports(hub)
+    const prunes = pruneEvents(hub)
     const spoke = await makeNode()
     await spoke.dial(addressOf(hub))
     await spoke.dial(addressOf(hub), { force: true })
-    await until(() => reports.length === 1 && hub.getConnections().length === 1)
-    expect(reports[0]?.closed.map(entry => entry.reason)).toEqual(['max-connections-per-peer'])
+    await until(() => prunes.length === 1 && hub.getConnections().length === 1)
+    expect(prunes.map(entry => entry.reason)).toEqual(['max-connections-per-peer'])
   })
 
   it('pruneHighWatermark, pruneLowWatermark, pruneGracePeriod (the pruner), connectionHistorySize (the monitor)', async () => {

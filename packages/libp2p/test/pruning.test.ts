@@ -6,8 +6,7 @@ import { createNodeMonitor } from '../src/monitor.ts'
 import { createNodePruner } from '../src/pruning.ts'
 import { addressOf, makeNode, stopNodes, until } from './support/nodes.ts'
 import { problemsOf } from './support/problems.ts'
-import type { NodePruneCandidate, PrunerConfig } from '../src/pruning.ts'
-import type { PruneReport } from '@cm/pruner'
+import type { ConnectionPruneDetail, PrunerConfig } from '../src/pruning.ts'
 
 const stopping: Array<() => Promise<void> | void> = []
 
@@ -21,34 +20,41 @@ async function prunedHub (config: { maxConnections: number, maxConnectionsPerPee
   hub: Awaited<ReturnType<typeof makeNode>>
   monitor: ReturnType<typeof createNodeMonitor>
   pruning: ReturnType<typeof createNodePruner>
-  reports: Array<PruneReport<NodePruneCandidate>>
+  prunes: ConnectionPruneDetail[]
+  /** The state of each pruned connection's record as its event was dispatched. */
+  states: string[]
 }> {
   const monitor = createNodeMonitor()
   // js-libp2p's own limit sits above ours, so that ours decides what is pruned.
   const hub = await makeNode({ connectionGater: cmGater({ gate, monitor }), connectionManager: { maxConnections: 50 } })
   monitor.start(hub)
   const pruning = createNodePruner({ monitor, gate, config })
-  const reports: Array<PruneReport<NodePruneCandidate>> = []
-  pruning.events.addEventListener('connection:prune', event => { reports.push(event.detail) })
+  const prunes: ConnectionPruneDetail[] = []
+  const states: string[] = []
+  pruning.events.addEventListener('connection:prune', event => {
+    prunes.push(event.detail)
+    states.push(event.detail.connection.state)
+  })
   stopping.push(async () => { await pruning.stop() }, () => { monitor.stop() })
-  return { hub, monitor, pruning, reports }
+  return { hub, monitor, pruning, prunes, states }
 }
 
 describe('createNodePruner() on real js-libp2p nodes', () => {
   it('.pruner - a peer over maxConnectionsPerPeer is pruned down to it', async () => {
-    const { hub, monitor, reports } = await prunedHub({ maxConnections: 10, maxConnectionsPerPeer: 1 })
+    const { hub, monitor, prunes, states } = await prunedHub({ maxConnections: 10, maxConnectionsPerPeer: 1 })
     const spoke = await makeNode()
     await spoke.dial(addressOf(hub))
     await spoke.dial(addressOf(hub), { force: true })
-    await until(() => reports.length === 1 && hub.getConnections().length === 1)
-    expect(reports[0]?.closed.map(entry => entry.reason)).toEqual(['max-connections-per-peer'])
+    await until(() => prunes.length === 1 && hub.getConnections().length === 1)
+    expect(prunes.map(entry => entry.reason)).toEqual(['max-connections-per-peer'])
+    expect(states).toEqual(['closing'])
     expect(monitor.tracker.count({ peer: spoke.peerId.toString(), state: 'open' })).toBe(1)
     expect(monitor.tracker.history().map(record => record.closeReason)).toEqual(['pruned'])
     await until(() => spoke.getConnections().length === 1)
   })
 
   it('.pruner - a node over maxConnections closes the least valuable: untagged, then newest', async () => {
-    const { hub, monitor, pruning, reports } = await prunedHub({ maxConnections: 3, maxConnectionsPerPeer: 3 })
+    const { hub, monitor, pruning, prunes } = await prunedHub({ maxConnections: 3, maxConnectionsPerPeer: 3 })
     const spokes = await Promise.all([0, 1, 2, 3].map(async () => await makeNode()))
     const [plainOld, plainNew, tagged, protectedPeer] = spokes as [typeof spokes[number], typeof spokes[number], typeof spokes[number], typeof spokes[number]]
     await hub.peerStore.merge(tagged.peerId, { tags: { important: { value: 50 } } })
@@ -57,11 +63,11 @@ describe('createNodePruner() on real js-libp2p nodes', () => {
       await spoke.dial(addressOf(hub))
       await until(() => monitor.tracker.count({ peer: spoke.peerId.toString(), state: 'open' }) === 1)
     }
-    expect(reports).toHaveLength(0)
+    expect(prunes).toHaveLength(0)
     await protectedPeer.dial(addressOf(hub)) // the fourth: one must go
-    await until(() => reports.length === 1 && hub.getConnections().length === 3)
-    expect(reports[0]?.closed.map(entry => entry.connection.peer)).toEqual([plainNew.peerId.toString()])
-    expect(reports[0]?.closed[0]?.reason).toBe('max-connections')
+    await until(() => prunes.length === 1 && hub.getConnections().length === 3)
+    expect(prunes.map(entry => entry.connection.peer)).toEqual([plainNew.peerId.toString()])
+    expect(prunes[0]?.reason).toBe('max-connections')
     expect(hub.getConnections().map(connection => connection.remotePeer.toString()).sort())
       .toEqual([plainOld, tagged, protectedPeer].map(spoke => spoke.peerId.toString()).sort())
   })
@@ -78,14 +84,14 @@ describe('createNodePruner() on real js-libp2p nodes', () => {
   })
 
   it('.stop() - no pass starts once stopped', async () => {
-    const { hub, pruning, reports } = await prunedHub({ maxConnections: 10, maxConnectionsPerPeer: 1 })
+    const { hub, pruning, prunes } = await prunedHub({ maxConnections: 10, maxConnectionsPerPeer: 1 })
     await pruning.stop()
     await pruning.stop()
     const spoke = await makeNode()
     await spoke.dial(addressOf(hub))
     await spoke.dial(addressOf(hub), { force: true })
     await until(() => hub.getConnections().length === 2)
-    expect(reports).toHaveLength(0)
+    expect(prunes).toHaveLength(0)
   })
 })
 

@@ -62,9 +62,11 @@ export interface PrunerInit<C extends PruneCandidate = PruneCandidate> {
    * Lists the open connections as candidates: all of them when `peer` is `undefined`, those
    * of `peer` otherwise (a caller without a per-peer index may return all: the pruner
    * filters by `peer`). Called at the start of each step of a pass, never during a
-   * selection. Include exempt connections: they count towards the limits.
+   * selection; it may return a promise, to read what ranks the candidates (tag values from
+   * a store, say) before they are listed. Include exempt connections: they count towards
+   * the limits.
    */
-  readonly connections: (peer?: string) => Iterable<C>
+  readonly connections: (peer?: string) => Iterable<C> | Promise<Iterable<C>>
   /** Closes one victim. See {@link CloseConnection}. */
   readonly close: CloseConnection<C>
   /**
@@ -221,7 +223,7 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
   /** The protections by peer this pruner honours (the one given, or its own). */
   readonly protection: ProtectionRegistry
 
-  readonly #connections: (peer?: string) => Iterable<C>
+  readonly #connections: (peer?: string) => Iterable<C> | Promise<Iterable<C>>
   readonly #close: CloseConnection<C>
   readonly #clock: Clock
   #settings: Settings<C>
@@ -497,13 +499,13 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
     }
 
     for (const peer of request.peers) {
-      const candidates = Array.from(this.#connections(peer)).filter(candidate => candidate.peer === peer)
+      const candidates = Array.from(await this.#connections(peer)).filter(candidate => candidate.peer === peer)
       await reduce(candidates, config.maxConnectionsPerPeer, config.maxConnectionsPerPeer, () => 'max-connections-per-peer')
     }
     if (request.global) {
       const watermarks = config.pruneHighWatermark > 0
       await reduce(
-        Array.from(this.#connections()),
+        Array.from(await this.#connections()),
         thresholdOf(config),
         watermarks ? config.pruneLowWatermark : config.maxConnections,
         open => open > config.maxConnections ? 'max-connections' : 'high-watermark'

@@ -248,6 +248,27 @@ describe('Pruner.prune() - closes that fail', () => {
     fail = false
     expect(await pruner.prune()).toEqual({ closed: [], failed: [], shortfall: 0 })
   })
+  it('connections() may return a promise: the pass waits for its list, and a rejection reaches the callers', async () => {
+    const values = new Map<number, number>()
+    const open = many(4, () => ({ value: 0 }))
+    const listing = deferred<void>()
+    const pruner = new Pruner({
+      config: { maxConnections: 3, maxConnectionsPerPeer: 1 },
+      // The values are read from a store before the candidates are listed.
+      connections: async () => {
+        await listing.promise
+        return open.map(entry => ({ ...entry, value: values.get(entry.id as number) ?? 0 }))
+      },
+      close: () => true
+    })
+    const pass = pruner.prune()
+    for (const [id, value] of [[0, 5], [1, 1], [2, 7], [3, 9]] as const) values.set(id, value)
+    listing.resolve()
+    expect(closedIds(await pass)).toEqual([1])
+    const error = new Error('store gone')
+    const failing = new Pruner({ connections: async () => { throw error }, close: () => true })
+    await expect(failing.prune()).rejects.toBe(error)
+  })
 })
 
 describe('Pruner.prune() - single flight', () => {

@@ -12,8 +12,10 @@ import { CmError } from '@cm/config'
 export class Deadline {
   /** The controller's signal: what the operation obeys. */
   readonly signal: AbortSignal
+  readonly #controller: AbortController
   readonly #timer: ReturnType<typeof setTimeout>
   #expired = false
+  #followed: AbortSignal | undefined
 
   /**
    * @param ms - milliseconds until it aborts
@@ -21,6 +23,7 @@ export class Deadline {
    */
   constructor (ms: number, controller: AbortController = new AbortController()) {
     this.signal = controller.signal
+    this.#controller = controller
     this.#timer = setTimeout(() => {
       if (!controller.signal.aborted) {
         this.#expired = true
@@ -34,8 +37,27 @@ export class Deadline {
     return this.#expired
   }
 
-  /** Stops the timer; call it on every path once the operation has ended. */
+  /**
+   * Aborts the operation too when `signal` aborts (with its reason). The listener is removed
+   * by `clear()`, rather than joined by `AbortSignal.any` (see above). One signal at most.
+   */
+  follow (signal: AbortSignal): void {
+    this.#followed = signal
+    if (signal.aborted) {
+      this.#abortWithFollowed()
+      return
+    }
+    signal.addEventListener('abort', this.#abortWithFollowed, { once: true })
+  }
+
+  /** Stops the timer and the following; call it on every path once the operation has ended. */
   clear (): void {
     clearTimeout(this.#timer)
+    this.#followed?.removeEventListener('abort', this.#abortWithFollowed)
+    this.#followed = undefined
+  }
+
+  readonly #abortWithFollowed = (): void => {
+    this.#controller.abort(this.#followed?.reason)
   }
 }

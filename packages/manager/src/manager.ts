@@ -11,23 +11,23 @@ import { DEFAULT_DIAL_PRIORITY, DialQueue } from './dial-queue.ts'
 import { Managed } from './entry.ts'
 import { ConnectionRefusedError, DialDeniedError, DialTimeoutError, ManagerStoppedError, NotStartedError } from './errors.ts'
 import { REFUSAL_REASONS } from './events.ts'
-import { Counters } from './metrics.ts'
+import { Counters, snapshotMetrics } from './metrics.ts'
+import { pruneCandidates } from './pruning.ts'
+import { applyGateChanges, narrowsGate } from './reconfigure.ts'
 import { Reconnector } from './reconnect.ts'
 import type { Entry } from './entry.ts'
 import type { ConnectionDenyDetail, ConnectionManagerEvents, RefusalReason } from './events.ts'
-import type { DirectionFigures, ManagerMetrics } from './metrics.ts'
+import type { ManagerMetrics } from './metrics.ts'
+import type { Candidate } from './pruning.ts'
 import type { Listener, RemoteAddress, Transport } from './transport.ts'
 import type { AcceptResult, ConnectionManagerInit, DialOptions, ManagedConnection, ManagerDenyOptions, Upgrade, UpgradeResult } from './types.ts'
 import type { Clock, ConnectionConfig, ConnectionConfigInit } from '@cm/config'
 import type { ListenerErrorHandler } from '@cm/config/events'
 import type { DefaultGate, GateVerdict } from '@cm/gate'
-import type { PruneCandidate, PruneReason, ProtectionRegistry } from '@cm/pruner'
+import type { PruneReason, ProtectionRegistry } from '@cm/pruner'
 import type { RateLimiter } from '@cm/rate-limit'
 import type { CloseReason, ConnectionRecord, ConnectionState, ConnectionTracker } from '@cm/state'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-/** A pruning candidate: its ID is the tracker's connection ID. */
-type Candidate = PruneCandidate & { readonly id: number }
 
 /** A connection's state, read afresh (calls in between may have changed it). */
 const stateOf = (entry: { readonly record: ConnectionRecord }): ConnectionState => entry.record.state
@@ -112,7 +112,7 @@ export class ConnectionManager<Raw> {
       config,
       clock: this.#clock,
       ...(init.pruneStrategy === undefined ? {} : { strategy: init.pruneStrategy }),
-      connections: peer => this.#candidates(peer),
+      connections: peer => pruneCandidates(this.connections, this.#entries, peer),
       close: async (victim, context) => await this.#closeVictim(victim, context.reason)
     })
     this.protection = this.#pruner.protection
@@ -436,32 +436,14 @@ export class ConnectionManager<Raw> {
       return changed
     }
     this.#config = next
-    const has = (name: keyof ConnectionConfig): boolean => changed.includes(name)
-    for (const [list, name] of [['deny', 'denyList'], ['allow', 'allowList'], ['trusted', 'trustedList']] as const) {
-      if (has(name)) {
-        const before = new Set(previous[name])
-        const after = new Set(next[name])
-        for (const entry of before) {
-          if (!after.has(entry)) this.gate.remove(list, entry)
-        }
-        for (const entry of after) {
-          if (!before.has(entry)) {
-            if (list === 'deny') this.gate.deny(entry)
-            else if (list === 'allow') this.gate.allow(entry)
-            else this.gate.trust(entry)
-          }
-        }
-      }
-    }
-    if (has('denyListDirection')) this.gate.setDirection('deny', next.denyListDirection)
-    if (has('allowListDirection')) this.gate.setDirection('allow', next.allowListDirection)
-    if (has('inboundConnectionThreshold') || has('rateLimit')) {
+    applyGateChanges(this.gate, previous, next, changed)
+    if (changed.includes('inboundConnectionThreshold') || changed.includes('rateLimit')) {
       this.#limiter = this.#createLimiter(next)
     }
     this.#dialQueue.setLimits({ maxParallelDials: next.maxParallelDials, maxDialQueueLength: next.maxDialQueueLength })
     this.#pruner.updateConfig(next)
     this.events.safeDispatchEvent('config:change', { detail: { config: next, changed } })
-    if (this.#closeDenied && (has('denyList') || has('allowList') || has('denyListDirection') || has('allowListDirection'))) {
+    if (this.#closeDenied && narrowsGate(changed)) {
       this.#closeNowDenied()
     }
     this.#maybePrune()
@@ -482,33 +464,15 @@ export class ConnectionManager<Raw> {
    * ```
    */
   metrics (): ManagerMetrics {
-    const count = (state: 'pending' | 'open' | 'closing'): DirectionFigures => ({
-      inbound: this.connections.count({ state, direction: 'inbound' }),
-      outbound: this.connections.count({ state, direction: 'outbound' })
-    })
-    const queue = this.#dialQueue.stats()
-    const pending = count('pending')
-    return {
-      connections: { pending, open: count('open'), closing: count('closing') },
-      pendingInbound: { total: pending.inbound, limited: this.#admission.slots.size, evicted: this.#admission.slots.evicted },
-      opened: { ...this.#counters.opened },
-      refused: { ...this.#counters.refused },
-      dialQueue: {
-        running: queue.running,
-        queued: queue.queued,
-        refused: queue.refused,
-        joined: queue.joined,
-        started: queue.started,
-        meanWaitMs: queue.started === 0 ? 0 : queue.totalWaitMs / queue.started,
-        maxWaitMs: queue.maxWaitMs
-      },
-      dialFailures: this.#counters.dialFailures,
-      pruned: { ...this.#counters.pruned },
+    return snapshotMetrics({
+      connections: this.connections,
+      pendingSlots: this.#admission.slots,
+      counters: this.#counters,
+      dialQueue: this.#dialQueue.stats(),
       reconnects: this.#reconnector.figures(),
-      closeTimeouts: this.#counters.closeTimeouts,
       rateLimit: this.#limiter.stats(),
-      gate: { deny: this.gate.size('deny'), allow: this.gate.size('allow'), trusted: this.gate.size('trusted') }
-    }
+      gate: this.gate
+    })
   }
 
   #createLimiter (config: ConnectionConfig): RateLimiter {
@@ -570,15 +534,8 @@ export class ConnectionManager<Raw> {
     const controller = new AbortController()
     entry.pendingController = controller
     const deadline = new Deadline(this.#config.dialTimeout, controller)
+    deadline.follow(jobSignal)
     const signal = deadline.signal
-    // The job's signal is short-lived (one dial), but is still joined by a listener removed
-    // on every path rather than by AbortSignal.any (see Deadline).
-    const onJobAbort = (): void => { controller.abort(jobSignal.reason) }
-    if (jobSignal.aborted) {
-      onJobAbort()
-    } else {
-      jobSignal.addEventListener('abort', onJobAbort, { once: true })
-    }
     try {
       const raw = await this.#transport.dial(address, { signal })
       entry.raw = raw
@@ -604,7 +561,6 @@ export class ConnectionManager<Raw> {
       throw failure
     } finally {
       deadline.clear()
-      jobSignal.removeEventListener('abort', onJobAbort)
     }
   }
 
@@ -670,25 +626,6 @@ export class ConnectionManager<Raw> {
     } catch (error) {
       if (this.#started) {
         this.#reportError(error, 'connection:prune')
-      }
-    }
-  }
-
-  * #candidates (peer: string | undefined): Iterable<Candidate> {
-    for (const record of this.connections.list(peer === undefined ? { state: 'open' } : { state: 'open', peer })) {
-      const entry = this.#entries.get(record.id)
-      let value = 0
-      for (const tag of Object.values(record.tags)) {
-        value += tag
-      }
-      yield {
-        id: record.id,
-        ...(record.peer === undefined ? {} : { peer: record.peer }),
-        direction: record.direction,
-        openedAt: record.timeline.open ?? record.timeline.pending,
-        streams: record.streams,
-        value,
-        trusted: entry?.trusted === true
       }
     }
   }

@@ -1,6 +1,9 @@
+import type { DialQueueStats } from './dial-queue.ts'
 import type { RefusalReason } from './events.ts'
+import type { DefaultGate } from '@cm/gate'
 import type { PruneReason } from '@cm/pruner'
 import type { RateLimiterStats } from '@cm/rate-limit'
+import type { ConnectionTracker } from '@cm/state'
 
 /** Counts by direction. */
 export interface DirectionFigures {
@@ -109,5 +112,47 @@ export class Counters {
 
   constructor (reasons: readonly RefusalReason[]) {
     this.refused = Object.fromEntries(reasons.map(reason => [reason, 0])) as Record<RefusalReason, number>
+  }
+}
+
+/** Where a {@link ManagerMetrics} snapshot is read from. Internal to the manager. */
+export interface MetricsSources {
+  readonly connections: ConnectionTracker
+  readonly pendingSlots: { readonly size: number, readonly evicted: number }
+  readonly counters: Counters
+  readonly dialQueue: DialQueueStats
+  readonly reconnects: ReconnectFigures
+  readonly rateLimit: RateLimiterStats
+  readonly gate: DefaultGate
+}
+
+/** A snapshot of the figures, copied so that later counting does not change it. */
+export function snapshotMetrics (sources: MetricsSources): ManagerMetrics {
+  const { connections, counters, dialQueue: queue, gate } = sources
+  const count = (state: 'pending' | 'open' | 'closing'): DirectionFigures => ({
+    inbound: connections.count({ state, direction: 'inbound' }),
+    outbound: connections.count({ state, direction: 'outbound' })
+  })
+  const pending = count('pending')
+  return {
+    connections: { pending, open: count('open'), closing: count('closing') },
+    pendingInbound: { total: pending.inbound, limited: sources.pendingSlots.size, evicted: sources.pendingSlots.evicted },
+    opened: { ...counters.opened },
+    refused: { ...counters.refused },
+    dialQueue: {
+      running: queue.running,
+      queued: queue.queued,
+      refused: queue.refused,
+      joined: queue.joined,
+      started: queue.started,
+      meanWaitMs: queue.started === 0 ? 0 : queue.totalWaitMs / queue.started,
+      maxWaitMs: queue.maxWaitMs
+    },
+    dialFailures: counters.dialFailures,
+    pruned: { ...counters.pruned },
+    reconnects: sources.reconnects,
+    closeTimeouts: counters.closeTimeouts,
+    rateLimit: sources.rateLimit,
+    gate: { deny: gate.size('deny'), allow: gate.size('allow'), trusted: gate.size('trusted') }
   }
 }

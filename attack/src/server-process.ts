@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { processCpuSeconds } from './kernel.ts'
+import { countKernelSockets, processCpuSeconds } from './kernel.ts'
 import type { ServerOptions, ServerReply, ServerRequest, ServerStats } from './protocol.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -22,8 +22,20 @@ export class ServerProcess {
     })
   }
 
-  /** Starts a server and resolves once it listens. */
+  /**
+   * Starts a server and resolves once it listens, on a port no other socket uses: the port is
+   * taken at random, and SO_REUSEADDR lets it be one that a stale TIME_WAIT socket of an
+   * earlier connection still holds, which the kernel counts would mistake for the server's.
+   */
   static async start (options: ServerOptions): Promise<ServerProcess> {
+    for (let tries = 1; ; tries++) {
+      const { child, port } = await ServerProcess.#spawn(options)
+      if (countKernelSockets(port).sockets === 0 || tries === 5) return new ServerProcess(child, port)
+      await new Promise(resolve => { child.once('exit', resolve); child.kill() })
+    }
+  }
+
+  static async #spawn (options: ServerOptions): Promise<{ child: ChildProcess, port: number }> {
     const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [JSON.stringify(options)], {
       execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env['ATTACK_SERVER_ARGS']?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
@@ -33,7 +45,7 @@ export class ServerProcess {
       child.once('message', (reply: ServerReply) => { clearTimeout(timer); resolve(reply.port ?? 0) })
       child.once('exit', code => { clearTimeout(timer); reject(new Error(`the server exited with ${code}`)) })
     })
-    return new ServerProcess(child, port)
+    return { child, port }
   }
 
   async request (request: Request): Promise<ServerReply> {

@@ -19,7 +19,7 @@ import type { FleetRule, Refusal, RuleChange } from './records.ts'
 import type { RedisLink } from './redis.ts'
 import type { FleetKeys } from './scripts.ts'
 import type { AbortOptions, Clock } from '@cm/config'
-import type { Gate, GateList } from '@cm/gate'
+import type { GateList } from '@cm/gate'
 
 /**
  * Options of {@link Fleet.deny}, {@link Fleet.allow} and {@link Fleet.trust}.
@@ -268,9 +268,10 @@ export class Fleet {
   }
 
   /**
-   * Applies the fleet's rules to a gate from now on, and counts the inbound attempts its
-   * events report for the budget. A `ConnectionManager` of `@cm/manager` can be passed as
-   * it is (its `gate`, `events` and `deny`, which also closes the open connections a ban
+   * Applies the fleet's rules to a gate from now on, and counts for the budget the inbound
+   * attempts the target reports (through `observeAdmissions`, or else `connection:pending`
+   * on its `events`). A `ConnectionManager` of `@cm/manager` can be passed as it is (its
+   * `gate`, `observeAdmissions` and `deny`, which also closes the open connections a ban
    * matches); for `@cm/libp2p`, pass `{ gate: gater.gate, events: monitor.tracker.events }`
    * (the gater reports admitted connections to its monitor).
    *
@@ -292,7 +293,7 @@ export class Fleet {
    * ```
    */
   attach (target: FleetTarget): () => void {
-    const binding = new GateBinding(target, () => this.#now(), (ip, gate) => { this.#onAttempt(ip, gate) })
+    const binding = new GateBinding(target, () => this.#now(), this.#budget === undefined ? undefined : ip => { this.#onAttempt(ip) })
     this.#bindings.add(binding)
     for (const rule of this.#rules.values()) {
       binding.set(rule.list, rule.entry, 'fleet', rule.expiresAt ?? Infinity)
@@ -874,9 +875,9 @@ export class Fleet {
   }
 
   /** Counts an admitted inbound attempt of an untrusted host for the budget (no I/O). */
-  #onAttempt (ip: string, gate: Gate): void {
+  #onAttempt (ip: string): void {
     const budget = this.#budget
-    if (budget === undefined || this.#state !== 'synced' || gate.check(ip, { direction: 'inbound' }).trusted) return
+    if (budget === undefined || this.#state !== 'synced') return
     const change = budget.record(ip, this.#now())
     if (change.hold.length > 0) this.#applyHolds(change)
   }

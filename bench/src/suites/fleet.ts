@@ -21,9 +21,10 @@ import type { ChildProcess } from 'node:child_process'
  * one redis-server of the suite's own (127.0.0.1, a free port, no persistence).
  *
  * Tasks: `manager.accept` of an admitted connection (then closed) over an in-memory
- * transport, without a fleet (the baseline), with only an empty `connection:pending`
- * listener (the event the fleet counts attempts from: its share of the cost), and with a
- * fleet attached and its budget on (the accept path then also counts the attempt: no I/O);
+ * transport, without a fleet (the baseline), with only an empty admission observer
+ * (`manager.observeAdmissions`, the hook the fleet counts attempts through: its share of the
+ * cost), and with a fleet attached and its budget on (the accept path then also counts the
+ * attempt: no I/O);
  * the fleet's cost per attempt against `RateLimiterRedis.consume` (one round trip to Redis
  * per check).
  *
@@ -175,8 +176,8 @@ export const fleetSuite: BenchSuite = {
       return manager
     }
     const bare = await makeManager()
-    const withListener = await makeManager()
-    withListener.events.addEventListener('connection:pending', () => {})
+    const withObserver = await makeManager()
+    withObserver.observeAdmissions(() => {})
     const withFleet = await makeManager()
     const fleet: Fleet = createFleet({ redis: { url: redis.url }, prefix: 'bench:admission:', budget: { limit: 1_000_000 } })
     fleet.attach(withFleet)
@@ -225,7 +226,7 @@ export const fleetSuite: BenchSuite = {
     cleanup = async () => {
       await fleet.stop()
       await bare.stop()
-      await withListener.stop()
+      await withObserver.stop()
       await withFleet.stop()
       client.destroy()
       await redis.stop()
@@ -233,7 +234,7 @@ export const fleetSuite: BenchSuite = {
     let rlfNext = 0
     return [
       { name: '@cm/manager accept + close, no fleet', batch: 100, fn: acceptAndClose(bare) },
-      { name: '@cm/manager accept + close, an empty connection:pending listener', batch: 100, fn: acceptAndClose(withListener) },
+      { name: '@cm/manager accept + close, an empty admission observer', batch: 100, fn: acceptAndClose(withObserver) },
       { name: '@cm/manager accept + close, fleet attached (budget on)', batch: 100, fn: acceptAndClose(withFleet) },
       { name: 'RateLimiterRedis.consume (one Redis round trip)', batch: 10, fn: async () => { for (let index = 0; index < 10; index++) await rlf.consume(ip(rlfNext++ % 10_000)) } }
     ]

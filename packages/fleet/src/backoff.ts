@@ -18,3 +18,19 @@ export function reconnectDelay (attempt: number, options: ReconnectDelayOptions,
   const base = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** Math.max(0, attempt - 1))
   return Math.max(1, Math.round(base * (1 - Math.min(Math.max(random, 0), 1) / 2)))
 }
+
+/** Resolves after `ms`, or rejects with the signal's reason. */
+export async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

@@ -55,7 +55,8 @@ export interface FleetAttemptConnection {
  * What {@link Fleet.attach} takes: a gate to apply the fleet's rules to, and optionally
  * where admitted inbound attempts are reported (for the budget) and a `deny` that also
  * closes the open connections a new rule matches. A `ConnectionManager` of `@cm/manager`
- * is one as it is; for `@cm/libp2p`, pass `{ gate: gater.gate, events: monitor.tracker.events }`.
+ * is one as it is (the budget counts through its `observeAdmissions`); for `@cm/libp2p`,
+ * pass `{ gate: gater.gate, events: monitor.tracker.events }`.
  *
  * @example
  * ```ts
@@ -75,6 +76,13 @@ export interface FleetTarget {
    * counts inbound attempts per host. Without it this target's attempts are not counted.
    */
   readonly events?: TypedEventTarget<FleetAttemptEvents> | undefined
+  /**
+   * Registers a function called with every admitted inbound connection's remote end and
+   * whether it is trusted, and returns the function that removes it, as
+   * `ConnectionManager.observeAdmissions` does. When present the budget counts through it
+   * rather than through `events`: one function call per attempt instead of an event.
+   */
+  readonly observeAdmissions?: ((observer: (remote: { readonly ip?: string | undefined }, trusted: boolean) => void) => () => void) | undefined
   /**
    * Adds a deny rule and closes the open connections it matches, as
    * `ConnectionManager.deny` does. Called once after a batch of fleet deny rules (not for
@@ -117,28 +125,21 @@ export class GateBinding {
   readonly target: FleetTarget
   readonly #now: () => number
   readonly #owned = new Map<string, Owned>()
-  readonly #onAttempt: (ip: string, gate: Gate) => void
-  readonly #listener: EventHandler<FleetAttemptEvents['connection:pending']>
+  /** Stops the attempts being reported (removes the observer or the listener). */
+  readonly #unobserve: () => void
   /** The last fleet deny rule applied since the last flush (for the close sweep). */
   #sweep: { entry: string, ttl: number | undefined } | undefined
 
   /**
-   * @param target - the gate and the events
+   * @param target - the gate and where its attempts are reported
    * @param now - Redis time as this node estimates it (ms)
-   * @param onAttempt - called with the remote IP of each admitted inbound attempt, and the
-   *   gate (to tell trusted hosts apart)
+   * @param onAttempt - called with the remote IP of each admitted inbound attempt of an
+   *   untrusted host; `undefined` when nothing counts them (no budget)
    */
-  constructor (target: FleetTarget, now: () => number, onAttempt: (ip: string, gate: Gate) => void) {
+  constructor (target: FleetTarget, now: () => number, onAttempt: ((ip: string) => void) | undefined) {
     this.target = target
     this.#now = now
-    this.#onAttempt = onAttempt
-    this.#listener = event => {
-      const connection = event.detail.connection
-      const ip = connection.remoteIp
-      if (connection.direction !== 'inbound' || ip === undefined) return
-      this.#onAttempt(ip, this.target.gate)
-    }
-    target.events?.addEventListener('connection:pending', this.#listener)
+    this.#unobserve = onAttempt === undefined ? () => {} : observeAttempts(target, onAttempt)
   }
 
   /**
@@ -179,7 +180,7 @@ export class GateBinding {
 
   /** Stops counting attempts and takes every rule it added off the gate. */
   detach (): void {
-    this.target.events?.removeEventListener('connection:pending', this.#listener)
+    this.#unobserve()
     for (const [key, owned] of this.#owned) {
       delete owned.fleet
       delete owned.local
@@ -242,4 +243,28 @@ export class GateBinding {
       gate.trust(owned.entry)
     }
   }
+}
+
+/**
+ * Reports a target's admitted inbound attempts of untrusted hosts: through its admission
+ * observer when it has one (a function call per attempt, the trusted flag given), else
+ * through `connection:pending` on its events (an event per attempt, and a gate check to
+ * tell trusted hosts apart). Returns the function that stops it.
+ */
+function observeAttempts (target: FleetTarget, onAttempt: (ip: string) => void): () => void {
+  if (target.observeAdmissions !== undefined) {
+    return target.observeAdmissions((remote, trusted) => {
+      if (!trusted && remote.ip !== undefined) onAttempt(remote.ip)
+    })
+  }
+  const events = target.events
+  if (events === undefined) return () => {}
+  const listener: EventHandler<FleetAttemptEvents['connection:pending']> = event => {
+    const connection = event.detail.connection
+    const ip = connection.remoteIp
+    if (connection.direction !== 'inbound' || ip === undefined) return
+    if (!target.gate.check(ip, { direction: 'inbound' }).trusted) onAttempt(ip)
+  }
+  events.addEventListener('connection:pending', listener)
+  return () => { events.removeEventListener('connection:pending', listener) }
 }

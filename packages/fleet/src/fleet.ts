@@ -1,25 +1,26 @@
 import { parseAddressEntry } from '@cm/config/address'
 import { SafeEventEmitter } from '@cm/config/events'
 import { finiteNumberRule, ProblemCollector, resolveOptions } from '@cm/config/validation'
-import { ErrorReply } from '@redis/client'
-import { Heap } from 'mnemonist'
-import { reconnectDelay } from './backoff.ts'
+import { reconnectDelay, sleep } from './backoff.ts'
 import { GateBinding } from './binding.ts'
-import { BudgetCounter } from './budget.ts'
-import { FleetQueueFullError, FleetStoppedError, FleetUnavailableError } from './errors.ts'
+import { BudgetSync } from './budget-sync.ts'
+import { FleetStoppedError } from './errors.ts'
+import { LogFollower } from './log-follower.ts'
 import { resolveFleetOptions } from './options.ts'
-import { isChange, preview, readHashRule, readLogEntry, ruleKey } from './records.ts'
-import { connectRedis, evalScript } from './redis.ts'
-import { fleetKeys, POSITION_SCRIPT, SYNC_SCRIPT, WRITE_SCRIPT } from './scripts.ts'
-import type { FleetTarget, Source } from './binding.ts'
-import type { HoldChange, ReportLine } from './budget.ts'
-import type { FleetEvents, FleetRemoveReason, FleetResyncReason, FleetRuleSource, FleetState } from './events.ts'
+import { ruleKey } from './records.ts'
+import { RedisTime } from './redis-time.ts'
+import { RuleTable } from './rule-table.ts'
+import { fleetKeys } from './scripts.ts'
+import { connectSession } from './session.ts'
+import { WriteQueue } from './write-queue.ts'
+import type { FleetTarget } from './binding.ts'
+import type { FleetEvents, FleetResyncReason, FleetState } from './events.ts'
 import type { FleetInit, ResolvedFleetOptions } from './options.ts'
-import type { FleetRule, Refusal, RuleChange } from './records.ts'
-import type { RedisLink } from './redis.ts'
-import type { FleetKeys } from './scripts.ts'
+import type { FleetRule } from './records.ts'
+import type { LocalRule } from './rule-table.ts'
+import type { Session } from './session.ts'
 import type { AbortOptions, Clock } from '@cm/config'
-import type { Gate, GateList } from '@cm/gate'
+import type { GateList } from '@cm/gate'
 
 /**
  * Options of {@link Fleet.deny}, {@link Fleet.allow} and {@link Fleet.trust}.
@@ -94,85 +95,12 @@ export interface FleetMetrics {
   } | null
 }
 
-/** A rule this node wrote, enforced here until its change comes back through the log. */
-interface LocalRule {
-  readonly list: GateList
-  readonly entry: string
-  readonly expiresAt: number
-  /** The change's sequence number, once Redis acknowledged it. */
-  ackSeq: number | undefined
-}
-
-interface PendingWrite {
-  readonly op: 'set' | 'del' | 'restore'
-  readonly list: GateList
-  readonly entry: string
-  readonly ttl: number
-  readonly expiresAt: number
-  readonly local: LocalRule | undefined
-  readonly resolve: ((rule: FleetRule) => void) | undefined
-  readonly reject: ((error: unknown) => void) | undefined
-}
-
-interface Timed {
-  readonly kind: 'rule' | 'local' | 'hold'
-  readonly key: string
-  readonly at: number
-}
-
-interface Session {
-  readonly command: RedisLink
-  readonly reader: RedisLink
-  readonly failed: Promise<never>
-  fail(error: unknown): void
-}
-
 const WRITE_OPTIONS_SCHEMA = {
   ttl: { default: undefined, rule: finiteNumberRule({ min: 0, exclusiveMin: true, max: 100 * 365 * 86_400_000 }) },
   signal: { default: undefined, rule: { expected: 'an AbortSignal', check: (value: unknown, path: string, problems: ProblemCollector): value is AbortSignal | undefined => { const ok = value instanceof AbortSignal; if (!ok) problems.add(path, 'an AbortSignal', value); return ok } } }
 }
 
-/** Log entries read per XREAD. */
-const READ_COUNT = 1_000
-/** How long one XREAD blocks in Redis. */
-const BLOCK_MS = 2_000
-/** How much longer than that we wait for its answer before calling the link dead. */
-const BLOCK_GRACE_MS = 5_000
-/** Hash fields read per HSCAN page. */
-const SCAN_COUNT = 1_000
-/** Budget keys per sync call. */
-const SYNC_CHUNK = 512
-/** Writes sent at once. */
-const WRITE_BATCH = 256
-/** The refused log places remembered. */
-const MAX_REFUSED_SEQS = 1_024
-const STREAM_ID = /^[0-9]{1,20}-[0-9]{1,20}$/
 const LISTS: readonly GateList[] = ['deny', 'allow', 'trusted']
-
-function compareTimed (a: Timed, b: Timed): number {
-  return a.at - b.at
-}
-
-function integerReply (value: unknown): number | undefined {
-  const number = typeof value === 'number' ? value : typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : Number.NaN
-  return Number.isSafeInteger(number) ? number : undefined
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason. */
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /**
  * One node's member of a fleet: it keeps the attached gates in step with the fleet's
@@ -215,36 +143,21 @@ export class Fleet {
   /** This node's name. */
   readonly node: string
 
+  // The parts, one file each; this class owns the link's lifecycle and the public API.
   readonly #options: ResolvedFleetOptions
-  readonly #keys: FleetKeys
   readonly #clock: Clock
-  readonly #budget: BudgetCounter | undefined
-  readonly #rules = new Map<string, FleetRule>()
-  readonly #local = new Map<string, LocalRule>()
-  readonly #holds = new Map<string, number>()
-  readonly #bindings = new Set<GateBinding>()
-  #timed = new Heap<Timed>(compareTimed)
-  #lapseTimer: ReturnType<typeof setTimeout> | undefined
-  #lapseAt = Infinity
-  #offset: number
-  #bestRoundTrip = Infinity
-  #timeLearnedAt = -Infinity
+  readonly #time: RedisTime
+  readonly #table: RuleTable
+  readonly #follower: LogFollower
+  readonly #writes: WriteQueue
+  readonly #budget: BudgetSync
   #state: FleetState = 'stopped'
   #stateSince: number
+  #disconnects = 0
   #controller: AbortController | undefined
   #loop: Promise<void> | undefined
   #session: Session | undefined
-  #syncTimer: ReturnType<typeof setTimeout> | undefined
-  #epoch: string | undefined
-  #lastSeq = 0
-  #lastId = '0-0'
-  /** Log places taken by entries refused by policy, in case a second entry claims one. */
-  readonly #refusedSeqs = new Set<number>()
-  #queue: PendingWrite[] = []
-  #draining = false
   #waiters = new Set<{ resolve: () => void, reject: (error: unknown) => void }>()
-  readonly #counts = { disconnects: 0, applied: 0, rejected: 0, writes: 0, syncs: 0 }
-  readonly #resyncs: Record<FleetResyncReason, number> = { start: 0, gap: 0, epoch: 0 }
 
   /**
    * @param init - how to reach Redis, the key prefix, the budget and the rest
@@ -254,12 +167,30 @@ export class Fleet {
     this.#options = resolveFleetOptions(init)
     const options = this.#options
     this.node = options.node
-    this.#keys = fleetKeys(options.prefix)
+    const keys = fleetKeys(options.prefix)
     this.#clock = options.clock
-    this.#offset = Date.now() - this.#clock.now()
+    this.#time = new RedisTime(this.#clock)
     this.#stateSince = this.#clock.now()
-    this.#budget = options.budget === null ? undefined : new BudgetCounter(options.budget, Math.max(4 * options.syncIntervalMs, 1_000))
     this.events = new SafeEventEmitter<FleetEvents>(options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError })
+    const time = this.#time
+    const table = new RuleTable({ events: this.events, maxRules: options.maxRules, now: () => time.now() })
+    this.#table = table
+    const newEpoch = (): string => this.#newEpoch()
+    const session = (): Session | undefined => this.#session
+    const state = (): FleetState => this.#state
+    this.#writes = new WriteQueue({
+      node: this.node,
+      keys,
+      logLength: options.logLength,
+      maxQueuedWrites: options.maxQueuedWrites,
+      table,
+      newEpoch,
+      lastSeq: () => this.#follower.lastSeq,
+      session,
+      state
+    })
+    this.#follower = new LogFollower({ options, keys, events: this.events, table, time, newEpoch, restore: rule => { this.#writes.restore(rule) } })
+    this.#budget = new BudgetSync({ node: this.node, options, keys, table, time, newEpoch, epoch: () => this.#follower.epoch, session, state })
   }
 
   /** The link's state: `stopped`, `connecting`, `synced` or `disconnected`. */
@@ -268,9 +199,10 @@ export class Fleet {
   }
 
   /**
-   * Applies the fleet's rules to a gate from now on, and counts the inbound attempts its
-   * events report for the budget. A `ConnectionManager` of `@cm/manager` can be passed as
-   * it is (its `gate`, `events` and `deny`, which also closes the open connections a ban
+   * Applies the fleet's rules to a gate from now on, and counts for the budget the inbound
+   * attempts the target reports (through `observeAdmissions`, or else `connection:pending`
+   * on its `events`). A `ConnectionManager` of `@cm/manager` can be passed as it is (its
+   * `gate`, `observeAdmissions` and `deny`, which also closes the open connections a ban
    * matches); for `@cm/libp2p`, pass `{ gate: gater.gate, events: monitor.tracker.events }`
    * (the gater reports admitted connections to its monitor).
    *
@@ -292,21 +224,9 @@ export class Fleet {
    * ```
    */
   attach (target: FleetTarget): () => void {
-    const binding = new GateBinding(target, () => this.#now(), (ip, gate) => { this.#onAttempt(ip, gate) })
-    this.#bindings.add(binding)
-    for (const rule of this.#rules.values()) {
-      binding.set(rule.list, rule.entry, 'fleet', rule.expiresAt ?? Infinity)
-    }
-    for (const local of this.#local.values()) {
-      binding.set(local.list, local.entry, 'local', local.expiresAt)
-    }
-    for (const [text, until] of this.#holds) {
-      binding.set('deny', text, 'hold', until)
-    }
-    binding.flush()
-    return () => {
-      if (this.#bindings.delete(binding)) binding.detach()
-    }
+    const budget = this.#budget
+    const binding = new GateBinding(target, () => this.#time.now(), budget.counter === undefined ? undefined : ip => { budget.record(ip) })
+    return this.#table.attach(binding)
   }
 
   /**
@@ -348,28 +268,12 @@ export class Fleet {
     this.#setState('stopped')
     for (const waiter of this.#waiters) waiter.reject(new FleetStoppedError('start'))
     this.#waiters.clear()
-    const queue = this.#queue
-    this.#queue = []
-    for (const write of queue) write.reject?.(new FleetStoppedError(write.op === 'del' ? 'remove' : write.list === 'deny' ? 'deny' : write.list === 'allow' ? 'allow' : 'trust'))
+    this.#writes.rejectAll()
     await this.#loop
-    this.#stopSync()
-    this.#releaseHolds(this.#budget?.reset() ?? [])
-    for (const [key, rule] of this.#rules) {
-      this.#rules.delete(key)
-      this.#bindingsSet(rule.list, rule.entry, 'fleet', undefined)
-    }
-    for (const [key, local] of this.#local) {
-      this.#local.delete(key)
-      this.#bindingsSet(local.list, local.entry, 'local', undefined)
-    }
-    this.#flushBindings()
-    this.#timed = new Heap<Timed>(compareTimed)
-    if (this.#lapseTimer !== undefined) clearTimeout(this.#lapseTimer)
-    this.#lapseTimer = undefined
-    this.#lapseAt = Infinity
-    this.#lastSeq = 0
-    this.#lastId = '0-0'
-    this.#epoch = undefined
+    this.#budget.stop()
+    this.#budget.reset()
+    this.#table.clear()
+    this.#follower.reset()
   }
 
   /**
@@ -444,7 +348,7 @@ export class Fleet {
     }
     const text = parseAddressEntry(entry).text
     options.signal?.throwIfAborted()
-    await this.#enqueue({ op: 'del', list, entry: text, ttl: 0, expiresAt: 0, local: undefined }, options.signal)
+    await this.#writes.enqueue({ op: 'del', list, entry: text, ttl: 0, expiresAt: 0, local: undefined }, options.signal)
   }
 
   /**
@@ -454,9 +358,10 @@ export class Fleet {
    * @param list - one list, or all three
    */
   rules (list?: GateList): FleetRule[] {
-    const all: FleetRule[] = [...this.#rules.values()]
-    for (const [key, local] of this.#local) {
-      if (!this.#rules.has(key)) {
+    const table = this.#table
+    const all: FleetRule[] = [...table.rules.values()]
+    for (const [key, local] of table.local) {
+      if (!table.rules.has(key)) {
         all.push({ list: local.list, entry: local.entry, seq: 0, by: this.node, ...(local.expiresAt === Infinity ? {} : { expiresAt: local.expiresAt }) })
       }
     }
@@ -467,26 +372,27 @@ export class Fleet {
 
   /** The node's figures, as plain JSON (see {@link FleetMetrics}). */
   metrics (): FleetMetrics {
+    const table = this.#table
     const rules: Record<GateList, number> = { deny: 0, allow: 0, trusted: 0 }
-    for (const rule of this.#rules.values()) rules[rule.list]++
-    const budget = this.#budget
+    for (const rule of table.rules.values()) rules[rule.list]++
+    const counter = this.#budget.counter
     return {
       state: this.#state,
       connected: this.#state === 'synced' ? 1 : 0,
       disconnectedMs: this.#state === 'disconnected' ? Math.max(0, this.#clock.now() - this.#stateSince) : 0,
-      disconnects: this.#counts.disconnects,
-      resyncs: { ...this.#resyncs },
+      disconnects: this.#disconnects,
+      resyncs: { ...this.#follower.resyncs },
       rules,
-      localRules: this.#local.size,
-      applied: this.#counts.applied,
-      rejected: this.#counts.rejected,
-      seq: this.#lastSeq,
-      queuedWrites: this.#queue.length,
-      writes: this.#counts.writes,
-      clockOffsetMs: Math.round(this.#offset + this.#clock.now() - Date.now()),
-      budget: budget === undefined
+      localRules: table.local.size,
+      applied: table.counts.applied,
+      rejected: table.counts.rejected,
+      seq: this.#follower.lastSeq,
+      queuedWrites: this.#writes.length,
+      writes: this.#writes.writes,
+      clockOffsetMs: this.#time.offsetMs(),
+      budget: counter === undefined
         ? null
-        : { nodes: budget.nodes, keys: budget.size, holds: this.#holds.size, untracked: budget.untracked, syncs: this.#counts.syncs }
+        : { nodes: counter.nodes, keys: counter.size, holds: table.holds.size, untracked: counter.untracked, syncs: this.#budget.syncs }
     }
   }
 
@@ -499,17 +405,12 @@ export class Fleet {
     return Array.from({ length: 16 }, () => Math.floor(random() * 16).toString(16)).join('')
   }
 
-  /** Redis's time now, as this node estimates it (ms since the epoch). */
-  #now (): number {
-    return this.#clock.now() + this.#offset
-  }
-
   #setState (state: FleetState, error?: unknown): void {
     const previous = this.#state
     if (previous === state) return
     this.#state = state
     this.#stateSince = this.#clock.now()
-    if (state === 'disconnected') this.#counts.disconnects++
+    if (state === 'disconnected') this.#disconnects++
     if (state === 'synced') {
       for (const waiter of this.#waiters) waiter.resolve()
       this.#waiters.clear()
@@ -542,21 +443,21 @@ export class Fleet {
     while (!signal.aborted) {
       let session: Session | undefined
       try {
-        session = await this.#connect(signal)
+        session = await connectSession(this.#options.redis, this.node, signal)
         this.#session = session
-        await Promise.race([first ? this.#resync(session, 'start') : this.#resume(session), session.failed])
+        await Promise.race([first ? this.#follower.resync(session, 'start') : this.#follower.resume(session), session.failed])
         first = false
         attempt = 0
         this.#setState('synced')
-        this.#scheduleSync(session)
-        void this.#drain(session)
-        await Promise.race([this.#follow(session, signal), session.failed])
+        this.#budget.schedule(session)
+        void this.#writes.drain(session)
+        await Promise.race([this.#follower.follow(session, signal), session.failed])
       } catch (error) {
         session?.fail(error)
         if (this.#session === session) this.#session = undefined
-        this.#stopSync()
-        this.#releaseHolds(this.#budget?.reset() ?? [])
-        this.#flushBindings()
+        this.#budget.stop()
+        this.#budget.reset()
+        this.#table.flush()
         if (signal.aborted) break
         this.#setState('disconnected', error)
         attempt++
@@ -565,398 +466,6 @@ export class Fleet {
         } catch {
           break
         }
-      }
-    }
-  }
-
-  async #connect (signal: AbortSignal): Promise<Session> {
-    let fail: (error: unknown) => void = () => {}
-    const failed = new Promise<never>((_resolve, reject) => { fail = reject })
-    // A failure before anyone awaits it must not be reported as unhandled.
-    failed.catch(() => {})
-    const links: RedisLink[] = []
-    let down = false
-    const session: Session = {
-      get command (): RedisLink { return links[0] as RedisLink },
-      get reader (): RedisLink { return links[1] as RedisLink },
-      failed,
-      fail: (error: unknown) => {
-        if (down) return
-        down = true
-        for (const link of links) link.destroy()
-        fail(error)
-      }
-    }
-    const onError = (error: unknown): void => { session.fail(error) }
-    try {
-      links.push(await connectRedis(this.#options.redis, `cm-fleet:${this.node}`, onError, signal))
-      signal.throwIfAborted()
-      links.push(await connectRedis(this.#options.redis, `cm-fleet:${this.node}:log`, onError, signal))
-      signal.throwIfAborted()
-    } catch (error) {
-      session.fail(error)
-      throw error
-    }
-    return session
-  }
-
-  /**
-   * Measures Redis's clock against ours from a reply's time and the round trip. A sample is
-   * off by up to half its round trip, so one is taken only if its round trip is within 1 ms
-   * of the best recent one (or the last was taken more than 10 s ago): a slow reply on a
-   * busy machine does not move every window and TTL by tens of milliseconds.
-   */
-  #learnTime (redisNow: unknown, sentAt: number): void {
-    const now = integerReply(redisNow)
-    const receivedAt = this.#clock.now()
-    const roundTrip = receivedAt - sentAt
-    if (now === undefined || roundTrip > 1_000) return
-    if (roundTrip <= this.#bestRoundTrip + 1 || receivedAt - this.#timeLearnedAt > 10_000) {
-      this.#offset = now - (sentAt + receivedAt) / 2
-      this.#bestRoundTrip = roundTrip
-      this.#timeLearnedAt = receivedAt
-    }
-  }
-
-  /** The store's position (last seq and log id) and epoch, and its clock, read atomically. */
-  async #position (session: Session): Promise<{ seq: number, id: string, epoch: string }> {
-    const sentAt = this.#clock.now()
-    const position = await evalScript(session.command, POSITION_SCRIPT, [this.#keys.meta], [this.#newEpoch()])
-    if (!Array.isArray(position) || position.length !== 4) throw new Error('Unexpected reply to the position script')
-    const [seqText, id, epoch, redisNow] = position as unknown[]
-    const seq = integerReply(seqText)
-    if (seq === undefined || seq < 0 || typeof id !== 'string' || !STREAM_ID.test(id) || typeof epoch !== 'string' || epoch.length === 0 || epoch.length > 64) {
-      // The store's own bookkeeping is damaged: keep everything we hold and try again later.
-      throw new Error(`The fleet's meta record is malformed (seq ${preview(seqText)}, id ${preview(id)}, epoch ${preview(epoch)})`)
-    }
-    this.#learnTime(redisNow, sentAt)
-    return { seq, id, epoch }
-  }
-
-  /**
-   * Back after an outage: the log is read on from the last change applied (a trimmed log
-   * shows as a jump of `seq`, and the snapshot is reloaded then). Only a store that lost its
-   * data (a new epoch, or fewer changes than the node has seen) is reloaded at once.
-   */
-  async #resume (session: Session): Promise<void> {
-    const position = await this.#position(session)
-    if (position.epoch !== this.#epoch || position.seq < this.#lastSeq) {
-      await this.#resync(session, 'epoch', position)
-    }
-  }
-
-  /** Loads the snapshot and sets the log position to follow from. */
-  async #resync (session: Session, reason: FleetResyncReason, known?: { seq: number, id: string, epoch: string }): Promise<void> {
-    const { seq, id, epoch } = known ?? await this.#position(session)
-    const lost = this.#epoch !== undefined && (epoch !== this.#epoch || seq < this.#lastSeq)
-    if (lost) reason = 'epoch'
-
-    const present = new Set<string>()
-    const snapshot: RuleChange[] = []
-    let cursor = '0'
-    do {
-      const page = await session.command.sendCommand(['HSCAN', this.#keys.rules, cursor, 'COUNT', String(SCAN_COUNT)])
-      if (!Array.isArray(page) || page.length !== 2 || typeof page[0] !== 'string' || !Array.isArray(page[1])) {
-        throw new Error('Unexpected reply to HSCAN')
-      }
-      cursor = page[0]
-      const pairs = page[1] as unknown[]
-      for (let index = 0; index + 1 < pairs.length; index += 2) {
-        const field = pairs[index]
-        if (typeof field === 'string') present.add(field)
-        const read = readHashRule(field, pairs[index + 1], this.#options.accept, this.#options.widestAllow)
-        if (isChange(read)) {
-          snapshot.push(read)
-        } else {
-          this.#reject('snapshot', preview(field), read)
-        }
-      }
-    } while (cursor !== '0')
-
-    if (lost) {
-      // Redis lost its data (restarted without persistence, or flushed). Keep every rule
-      // (never fail open) and write them back, so that the fleet gets them again.
-      for (const [key, rule] of this.#rules) {
-        this.#rules.set(key, { ...rule, seq: 0 })
-        if (!present.has(key)) {
-          this.#queue.push({ op: 'restore', list: rule.list, entry: rule.entry, ttl: 0, expiresAt: rule.expiresAt ?? 0, local: undefined, resolve: undefined, reject: undefined })
-        }
-      }
-    } else {
-      for (const [key, rule] of this.#rules) {
-        if (!present.has(key)) this.#removeRule(key, rule, 'snapshot')
-      }
-    }
-    for (const change of snapshot) {
-      this.#applyChange(change, 'snapshot')
-    }
-    for (const [key, local] of this.#local) {
-      if (local.ackSeq !== undefined && local.ackSeq <= seq) this.#dropLocal(key, local)
-    }
-    this.#flushBindings()
-    this.#lastSeq = seq
-    this.#lastId = id
-    this.#refusedSeqs.clear()
-    this.#epoch = epoch
-    this.#resyncs[reason]++
-    if (this.events.listenerCount('fleet:resync') > 0) {
-      this.events.safeDispatchEvent('fleet:resync', { detail: { reason, rules: this.#rules.size, seq } })
-    }
-  }
-
-  /** Reads the log with blocking XREADs and applies every change, in order. */
-  async #follow (session: Session, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const read = session.reader.sendCommand(['XREAD', 'COUNT', String(READ_COUNT), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#keys.log, this.#lastId])
-      let deadline: ReturnType<typeof setTimeout> | undefined
-      const reply = await Promise.race([
-        read,
-        new Promise<never>((_resolve, reject) => {
-          deadline = setTimeout(() => { reject(new Error(`No answer from Redis to a blocking read within ${BLOCK_MS + BLOCK_GRACE_MS} ms`)) }, BLOCK_MS + BLOCK_GRACE_MS)
-        })
-      ]).finally(() => { clearTimeout(deadline) })
-      if (reply === null) continue
-      const entries = Array.isArray(reply) && Array.isArray(reply[0]) ? (reply[0] as unknown[])[1] : undefined
-      if (!Array.isArray(entries)) throw new Error('Unexpected reply to XREAD')
-      for (const item of entries as unknown[]) {
-        if (!Array.isArray(item) || typeof item[0] !== 'string' || !STREAM_ID.test(item[0])) {
-          throw new Error('Unexpected entry in the XREAD reply')
-        }
-        const id = item[0]
-        const change = readLogEntry(item[1], this.#options.accept, this.#options.widestAllow)
-        this.#lastId = id
-        const seq = change.seq
-        if (seq === undefined) {
-          // Malformed: not written by the fleet's scripts, so it took no place in the log.
-          if (!isChange(change)) this.#reject('log', id, change)
-          continue
-        }
-        if (seq > this.#lastSeq + 1) {
-          if (await this.#isGap(session, seq)) {
-            this.#flushBindings()
-            await this.#resync(session, 'gap')
-            break
-          }
-          this.#reject('log', id, { reason: `sequence number ${seq} is ahead of the store's` })
-          continue
-        }
-        if (seq <= this.#lastSeq) {
-          // Two entries claim one place: the first was refused, so it was likely forged.
-          if (isChange(change) && this.#refusedSeqs.delete(seq)) {
-            this.#applyChange(change, 'log')
-          } else {
-            this.#reject('log', id, { reason: `sequence number ${seq} was already applied` })
-          }
-          continue
-        }
-        this.#lastSeq = seq
-        if (isChange(change)) {
-          this.#applyChange(change, 'log')
-        } else {
-          this.#reject('log', id, change)
-          this.#refusedSeqs.add(seq)
-          if (this.#refusedSeqs.size > MAX_REFUSED_SEQS) this.#refusedSeqs.delete(this.#refusedSeqs.values().next().value ?? 0)
-        }
-      }
-      this.#flushBindings()
-    }
-  }
-
-  /** Whether a jump to `seq` is a real gap (the store has reached it), not a forged entry. */
-  async #isGap (session: Session, seq: number): Promise<boolean> {
-    return (await this.#position(session)).seq >= seq
-  }
-
-  /** Applies one change of the snapshot or the log, unless what the node holds is newer. */
-  #applyChange (change: RuleChange, source: FleetRuleSource): void {
-    const key = ruleKey(change.list, change.entry)
-    const current = this.#rules.get(key)
-    const local = this.#local.get(key)
-    if (local?.ackSeq !== undefined && local.ackSeq <= change.seq) this.#dropLocal(key, local)
-    if (current !== undefined && change.seq <= current.seq) return
-    this.#counts.applied++
-    const expiresAt = change.expiresAt === 0 ? Infinity : change.expiresAt
-    if (change.op === 'del' || expiresAt <= this.#now()) {
-      if (current !== undefined) this.#removeRule(key, current, change.op === 'del' ? 'removed' : 'lapsed')
-      return
-    }
-    if (current === undefined && this.#rules.size >= this.#options.maxRules) {
-      this.#reject(source === 'snapshot' ? 'snapshot' : 'log', key, { reason: `over maxRules (${this.#options.maxRules})`, seq: change.seq })
-      return
-    }
-    const rule: FleetRule = expiresAt === Infinity
-      ? { list: change.list, entry: change.entry, seq: change.seq, by: change.by }
-      : { list: change.list, entry: change.entry, expiresAt, seq: change.seq, by: change.by }
-    this.#rules.set(key, rule)
-    this.#bindingsSet(rule.list, rule.entry, 'fleet', expiresAt, rule.by !== 'budget')
-    if (expiresAt !== Infinity) this.#pushTimed({ kind: 'rule', key, at: expiresAt })
-    if (this.events.listenerCount('rule:apply') > 0) {
-      this.events.safeDispatchEvent('rule:apply', { detail: { rule, source } })
-    }
-  }
-
-  #removeRule (key: string, rule: FleetRule, reason: FleetRemoveReason): void {
-    this.#rules.delete(key)
-    this.#bindingsSet(rule.list, rule.entry, 'fleet', undefined)
-    if (this.events.listenerCount('rule:remove') > 0) {
-      this.events.safeDispatchEvent('rule:remove', { detail: { rule, reason } })
-    }
-  }
-
-  #dropLocal (key: string, local: LocalRule): void {
-    this.#local.delete(key)
-    this.#bindingsSet(local.list, local.entry, 'local', undefined)
-  }
-
-  #reject (source: 'snapshot' | 'log', at: string, refusal: Refusal): void {
-    this.#counts.rejected++
-    if (this.events.listenerCount('rule:reject') > 0) {
-      this.events.safeDispatchEvent('rule:reject', { detail: { source, at: preview(at), reason: refusal.reason } })
-    }
-  }
-
-  #bindingsSet (list: GateList, entry: string, source: Source, expiresAt: number | undefined, sweep = false): void {
-    for (const binding of this.#bindings) {
-      binding.set(list, entry, source, expiresAt, sweep)
-    }
-  }
-
-  #flushBindings (): void {
-    for (const binding of this.#bindings) binding.flush()
-  }
-
-  /** Queues a lapse; one timer serves the earliest. */
-  #pushTimed (item: Timed): void {
-    if (this.#timed.size > 4 * (this.#rules.size + this.#local.size + this.#holds.size) + 1_024) {
-      this.#timed = Heap.from(this.#timed.consume().filter(each => this.#isLive(each)), compareTimed)
-    }
-    this.#timed.push(item)
-    this.#scheduleLapse()
-  }
-
-  #isLive (item: Timed): boolean {
-    switch (item.kind) {
-      case 'rule': return this.#rules.get(item.key)?.expiresAt === item.at
-      case 'local': return this.#local.get(item.key)?.expiresAt === item.at
-      case 'hold': return this.#holds.get(item.key) === item.at
-    }
-  }
-
-  #scheduleLapse (): void {
-    const top = this.#timed.peek()
-    if (top === undefined || top.at >= this.#lapseAt) return
-    if (this.#lapseTimer !== undefined) clearTimeout(this.#lapseTimer)
-    this.#lapseAt = top.at
-    this.#lapseTimer = setTimeout(() => { this.#lapse() }, Math.min(Math.max(0, top.at - this.#now()), 2_147_483_647))
-    this.#lapseTimer.unref?.()
-  }
-
-  /** Takes every rule, own rule and hold whose time has come off the gates. */
-  #lapse (): void {
-    this.#lapseTimer = undefined
-    this.#lapseAt = Infinity
-    const now = this.#now()
-    for (let top = this.#timed.peek(); top !== undefined && top.at <= now; top = this.#timed.peek()) {
-      this.#timed.pop()
-      if (!this.#isLive(top)) continue
-      if (top.kind === 'rule') {
-        const rule = this.#rules.get(top.key)
-        if (rule !== undefined) this.#removeRule(top.key, rule, 'lapsed')
-      } else if (top.kind === 'local') {
-        const local = this.#local.get(top.key)
-        if (local !== undefined) this.#dropLocal(top.key, local)
-      } else {
-        this.#releaseHolds([top.key])
-      }
-    }
-    this.#flushBindings()
-    this.#scheduleLapse()
-  }
-
-  /** Counts an admitted inbound attempt of an untrusted host for the budget (no I/O). */
-  #onAttempt (ip: string, gate: Gate): void {
-    const budget = this.#budget
-    if (budget === undefined || this.#state !== 'synced' || gate.check(ip, { direction: 'inbound' }).trusted) return
-    const change = budget.record(ip, this.#now())
-    if (change.hold.length > 0) this.#applyHolds(change)
-  }
-
-  #applyHolds (change: HoldChange): void {
-    for (const hold of change.hold) {
-      if (this.#holds.get(hold.text) === hold.until) continue
-      this.#holds.set(hold.text, hold.until)
-      this.#bindingsSet('deny', hold.text, 'hold', hold.until)
-      this.#pushTimed({ kind: 'hold', key: hold.text, at: hold.until })
-      if (this.events.listenerCount('budget:hold') > 0) {
-        this.events.safeDispatchEvent('budget:hold', { detail: { key: hold.text, tier: hold.tier, until: hold.until } })
-      }
-    }
-    this.#releaseHolds(change.release)
-  }
-
-  #releaseHolds (keys: readonly string[]): void {
-    for (const key of keys) {
-      if (!this.#holds.delete(key)) continue
-      this.#bindingsSet('deny', key, 'hold', undefined)
-      if (this.events.listenerCount('budget:release') > 0) {
-        this.events.safeDispatchEvent('budget:release', { detail: { key, tier: '' } })
-      }
-    }
-  }
-
-  #scheduleSync (session: Session): void {
-    this.#syncTimer = setTimeout(() => {
-      this.#syncTimer = undefined
-      this.#sync(session).then(
-        () => { if (this.#session === session && this.#state === 'synced') this.#scheduleSync(session) },
-        (error: unknown) => { session.fail(error) }
-      )
-    }, this.#options.syncIntervalMs)
-  }
-
-  #stopSync (): void {
-    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer)
-    this.#syncTimer = undefined
-  }
-
-  /** One sync: heartbeat, clock, lapsed rules pruned in Redis, budget report and reply. */
-  async #sync (session: Session): Promise<void> {
-    const budget = this.#budget
-    const lines = budget?.takeReport() ?? []
-    const tiers = this.#options.budget?.tiers ?? []
-    const head = [
-      this.node,
-      Math.max(10 * this.#options.syncIntervalMs, 2_000),
-      this.#options.logLength,
-      this.#newEpoch(),
-      this.#keys.budget,
-      tiers.length,
-      ...tiers.flatMap(tier => [tier.limit, tier.windowMs])
-    ]
-    const chunks: ReportLine[][] = []
-    for (let index = 0; index < lines.length || index === 0; index += SYNC_CHUNK) {
-      chunks.push(lines.slice(index, index + SYNC_CHUNK))
-    }
-    const keys = [this.#keys.rules, this.#keys.log, this.#keys.meta, this.#keys.expiry, this.#keys.nodes]
-    const sentAt = this.#clock.now()
-    const replies = await Promise.all(chunks.map(async chunk => await evalScript(session.command, SYNC_SCRIPT, keys, [
-      ...head,
-      ...chunk.flatMap(line => [line.tier, line.window, line.text, line.count])
-    ])))
-    if (this.#session !== session) return
-    const first = replies[0]
-    if (!Array.isArray(first) || first.length < 3) throw new Error('Unexpected reply to the sync script')
-    this.#learnTime(first[0], sentAt)
-    if (first[2] !== this.#epoch) {
-      throw new Error('The fleet store lost its data (its epoch changed)')
-    }
-    this.#counts.syncs++
-    if (budget !== undefined) {
-      const totals = replies.flatMap(reply => Array.isArray(reply) ? reply.slice(3).map(value => integerReply(value) ?? -1) : [])
-      const change = budget.applyReply(lines, totals, integerReply(first[1]) ?? 1, this.#now())
-      if (change.hold.length > 0 || change.release.length > 0) {
-        this.#applyHolds(change)
-        this.#flushBindings()
       }
     }
   }
@@ -970,74 +479,10 @@ export class Fleet {
     if (this.#state === 'stopped') throw new FleetStoppedError(list === 'trusted' ? 'trust' : list)
     const key = ruleKey(list, text)
     const ttl = resolved.ttl === undefined ? 0 : Math.ceil(resolved.ttl)
-    const local: LocalRule = { list, entry: text, expiresAt: ttl === 0 ? Infinity : this.#now() + ttl, ackSeq: undefined }
-    if (this.#queue.length < this.#options.maxQueuedWrites) {
-      this.#local.set(key, local)
-      this.#bindingsSet(list, text, 'local', local.expiresAt, true)
-      this.#flushBindings()
-      if (local.expiresAt !== Infinity) this.#pushTimed({ kind: 'local', key, at: local.expiresAt })
-    }
-    return await this.#enqueue({ op: 'set', list, entry: text, ttl, expiresAt: 0, local }, resolved.signal)
-  }
-
-  async #enqueue (write: Omit<PendingWrite, 'resolve' | 'reject'>, signal: AbortSignal | undefined): Promise<FleetRule> {
-    if (this.#queue.length >= this.#options.maxQueuedWrites) {
-      throw new FleetQueueFullError(this.#options.maxQueuedWrites)
-    }
-    if (this.#state === 'stopped') {
-      throw new FleetStoppedError(write.op === 'del' ? 'remove' : write.list === 'trusted' ? 'trust' : write.list)
-    }
-    return await new Promise<FleetRule>((resolve, reject) => {
-      const onAbort = (): void => { reject(signal?.reason) }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#queue.push({
-        ...write,
-        resolve: rule => { signal?.removeEventListener('abort', onAbort); resolve(rule) },
-        reject: error => { signal?.removeEventListener('abort', onAbort); reject(error) }
-      })
-      const session = this.#session
-      if (session !== undefined && this.#state === 'synced') void this.#drain(session)
-    })
-  }
-
-  /** Sends the queued writes, in order, while the session lives. */
-  async #drain (session: Session): Promise<void> {
-    if (this.#draining) return
-    this.#draining = true
-    try {
-      while (this.#queue.length > 0 && this.#session === session) {
-        const batch = this.#queue.slice(0, WRITE_BATCH)
-        const keys = [this.#keys.rules, this.#keys.log, this.#keys.meta, this.#keys.expiry]
-        const results = await Promise.allSettled(batch.map(async write => await evalScript(session.command, WRITE_SCRIPT, keys, [
-          write.op, write.list, write.entry, write.ttl, this.node, this.#options.logLength, this.#newEpoch(), write.expiresAt
-        ])))
-        let sent = 0
-        for (const [index, result] of results.entries()) {
-          const write = batch[index] as PendingWrite
-          if (result.status === 'rejected' && !(result.reason instanceof ErrorReply)) break
-          sent++
-          if (result.status === 'rejected') {
-            write.reject?.(new FleetUnavailableError(write.op === 'del' ? 'remove' : write.list === 'trusted' ? 'trust' : write.list, result.reason))
-            continue
-          }
-          this.#counts.writes++
-          const reply = Array.isArray(result.value) ? result.value as unknown[] : []
-          const seq = integerReply(reply[0]) ?? 0
-          const expiresAt = integerReply(reply[1]) ?? 0
-          if (write.local !== undefined) {
-            write.local.ackSeq = seq
-            const key = ruleKey(write.list, write.entry)
-            if (seq <= this.#lastSeq && this.#local.get(key) === write.local) this.#dropLocal(key, write.local)
-          }
-          write.resolve?.({ list: write.list, entry: write.entry, seq, by: this.node, ...(expiresAt === 0 ? {} : { expiresAt }) })
-        }
-        this.#queue.splice(0, sent)
-        this.#flushBindings()
-        if (sent < batch.length) return
-      }
-    } finally {
-      this.#draining = false
-    }
+    const local: LocalRule = { list, entry: text, expiresAt: ttl === 0 ? Infinity : this.#time.now() + ttl, ackSeq: undefined }
+    // Enforced here at once, unless the queue is full (the write is then refused).
+    if (this.#writes.hasRoom()) this.#table.addLocal(key, local)
+    return await this.#writes.enqueue({ op: 'set', list, entry: text, ttl, expiresAt: 0, local }, resolved.signal)
   }
 }
 

@@ -70,3 +70,9 @@ export async function evalScript (link: RedisLink, script: Script, keys: readonl
     throw error
   }
 }
+
+/** A Redis integer reply (a number, or its decimal text) as a safe integer, else `undefined`. */
+export function integerReply (value: unknown): number | undefined {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : Number.NaN
+  return Number.isSafeInteger(number) ? number : undefined
+}

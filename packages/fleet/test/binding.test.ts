@@ -72,18 +72,49 @@ describe('GateBinding', () => {
     expect(deny.mock.calls).toHaveLength(1)
   })
 
-  it('reports admitted inbound attempts from the events, not outbound ones', () => {
+  it('reports admitted inbound attempts of untrusted hosts from the events, not outbound ones', () => {
     const events = new SafeEventEmitter<FleetAttemptEvents>()
-    const gate = createGate()
+    const gate = createGate({ trustedList: ['192.0.2.1'] })
     const seen: string[] = []
-    const binding = new GateBinding({ gate, events }, () => 0, (ip, from) => { if (from === gate) seen.push(ip) })
+    const binding = new GateBinding({ gate, events }, () => 0, ip => { seen.push(ip) })
     const pending = (direction: string, remoteIp?: string): void => { events.safeDispatchEvent('connection:pending', { detail: { connection: { direction, remoteIp } } }) }
     pending('inbound', '203.0.113.7')
     pending('outbound', '203.0.113.8')
     pending('inbound')
+    pending('inbound', '192.0.2.1')
     binding.detach()
     pending('inbound', '203.0.113.9')
     expect(seen).toEqual(['203.0.113.7'])
+    expect(events.listenerCount('connection:pending')).toBe(0)
+  })
+
+  it('reports attempts through the admission observer when the target has one, and then not from the events', () => {
+    const events = new SafeEventEmitter<FleetAttemptEvents>()
+    let observer: ((remote: { readonly ip?: string | undefined }, trusted: boolean) => void) | undefined
+    const observeAdmissions = vi.fn((added: typeof observer) => {
+      observer = added
+      return () => { observer = undefined }
+    })
+    const seen: string[] = []
+    const binding = new GateBinding({ gate: createGate(), events, observeAdmissions }, () => 0, ip => { seen.push(ip) })
+    expect(events.listenerCount('connection:pending')).toBe(0)
+    observer?.({ ip: '203.0.113.7' }, false)
+    observer?.({ ip: '192.0.2.1' }, true) // trusted: not counted
+    observer?.({}, false) // no IP: nothing to key
+    events.safeDispatchEvent('connection:pending', { detail: { connection: { direction: 'inbound', remoteIp: '203.0.113.8' } } })
+    binding.detach()
+    expect(observer).toBeUndefined()
+    expect(seen).toEqual(['203.0.113.7'])
+    expect(observeAdmissions).toHaveBeenCalledTimes(1)
+  })
+
+  it('observes nothing when nothing counts the attempts (a fleet without a budget)', () => {
+    const events = new SafeEventEmitter<FleetAttemptEvents>()
+    const observeAdmissions = vi.fn(() => () => {})
+    const binding = new GateBinding({ gate: createGate(), events, observeAdmissions }, () => 0, undefined)
+    expect(observeAdmissions).not.toHaveBeenCalled()
+    expect(events.listenerCount('connection:pending')).toBe(0)
+    binding.detach()
   })
 
   it('.detach() - takes off everything it added', () => {

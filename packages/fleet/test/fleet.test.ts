@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { SafeEventEmitter } from '@cm/config/events'
 import { createGate } from '@cm/gate'
+import { createConnectionManager } from '@cm/manager'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFleet, createFleetAdmin, FleetStoppedError } from '../src/index.ts'
 import { allIn, rawClient, until } from './support/fleet.ts'
@@ -12,6 +13,7 @@ import { freePort, startRedis } from './support/redis.ts'
 import type { Fleet, FleetAttemptEvents, FleetInit, FleetRuleRejectDetail } from '../src/index.ts'
 import type { RedisServer } from './support/redis.ts'
 import type { DefaultGate } from '@cm/gate'
+import type { RemoteAddress, Transport } from '@cm/manager'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -22,6 +24,18 @@ async function redisServer (options?: Parameters<typeof startRedis>[0]): Promise
   const server = await startRedis(options)
   cleanups.push(async () => { await server.stop() })
   return server
+}
+
+interface MemoryRaw { readonly remote: RemoteAddress }
+
+/** A transport whose connections are handed to `manager.accept` by the test, and close at once. */
+const memoryTransport: Transport<MemoryRaw> = {
+  dial: async () => await Promise.reject(new Error('not used')),
+  listen: async address => ({ addresses: [address], close: async () => {} }),
+  close: async () => {},
+  abort: () => {},
+  remoteAddress: raw => raw.remote,
+  onClose: () => {}
 }
 
 /** Nodes made of a gate and a fleet each, in this process. */
@@ -235,6 +249,25 @@ describe('Fleet, over a real Redis', () => {
     await new Promise(resolve => setTimeout(resolve, 200))
     expect(b!.fleet.rules('deny').find(rule => rule.entry === '198.51.100.7')).toMatchObject({ by: 'node-0' })
     expect(b!.fleet.rules('deny').find(rule => rule.entry === '198.51.100.7')?.expiresAt).toBeUndefined()
+  })
+
+  it('the budget counts a manager\'s admissions through its admission observer: no connection:pending listener; trusted hosts exempt; a hold refuses at accept', async () => {
+    const redis = await redisServer()
+    const manager = createConnectionManager<MemoryRaw>({ transport: memoryTransport, config: { inboundConnectionThreshold: 1_000, trustedList: ['192.0.2.1'] } })
+    await manager.start()
+    cleanups.push(async () => { await manager.stop() })
+    const fleet = createFleet({ redis: { url: redis.url }, syncIntervalMs: 50, budget: { limit: 5, windowMs: 60_000 } })
+    cleanups.push(async () => { await fleet.stop() })
+    fleet.attach(manager)
+    expect(manager.events.listenerCount('connection:pending')).toBe(0)
+    await fleet.start({ signal: AbortSignal.timeout(10_000) })
+    const accept = async (ip: string): Promise<string> => (await manager.accept({ remote: { ip, multiaddr: `/ip4/${ip}/tcp/1` } })).outcome
+    for (let index = 0; index < 10; index++) expect(await accept('192.0.2.1')).toBe('open')
+    expect(fleet.metrics().budget?.keys).toBe(0)
+    for (let index = 0; index < 5; index++) expect(await accept('203.0.113.7')).toBe('open')
+    expect(fleet.metrics().budget?.keys).toBe(1)
+    expect(await accept('203.0.113.7')).toBe('refused') // 1 node × 5 reached 5: held
+    expect(manager.metrics().refused['deny-list']).toBe(1)
   })
 
   it('a node that takes only deny rules refuses the others', async () => {

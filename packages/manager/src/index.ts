@@ -38,6 +38,7 @@
  * @packageDocumentation
  */
 
+export type { AdmissionObserver } from './admission-observer.ts'
 export { backoffDelay } from './backoff.ts'
 export type { BackoffOptions } from './backoff.ts'
 export { DEFAULT_DIAL_PRIORITY, DialQueue, DialQueueFullError } from './dial-queue.ts'

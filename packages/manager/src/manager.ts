@@ -6,6 +6,7 @@ import { Pruner } from '@cm/pruner'
 import { createRateLimiter } from '@cm/rate-limit'
 import { createConnectionTracker } from '@cm/state'
 import { DecisionClock, InboundAdmission, TRUSTED } from './admission.ts'
+import { AdmissionObservers } from './admission-observer.ts'
 import { Deadline } from './deadline.ts'
 import { DEFAULT_DIAL_PRIORITY, DialQueue } from './dial-queue.ts'
 import { Managed } from './entry.ts'
@@ -15,6 +16,7 @@ import { Counters, snapshotMetrics } from './metrics.ts'
 import { pruneCandidates } from './pruning.ts'
 import { applyGateChanges, narrowsGate } from './reconfigure.ts'
 import { Reconnector } from './reconnect.ts'
+import type { AdmissionObserver } from './admission-observer.ts'
 import type { Entry } from './entry.ts'
 import type { ConnectionDenyDetail, ConnectionManagerEvents, RefusalReason } from './events.ts'
 import type { ManagerMetrics } from './metrics.ts'
@@ -83,6 +85,7 @@ export class ConnectionManager<Raw> {
   #stopping: Promise<void> | undefined
   readonly #admission: InboundAdmission<Entry<Raw>>
   readonly #counters = new Counters(REFUSAL_REASONS)
+  readonly #observers = new AdmissionObservers(error => { this.#reportError(error, 'observeAdmissions') })
 
   /**
    * @param init - the transport, the config and the hooks
@@ -258,6 +261,14 @@ export class ConnectionManager<Raw> {
       this.#admission.slots.add(entry)
     }
     this.#transport.onClose(raw, error => { this.#onRawClose(entry, error) })
+    const notify = this.#observers.notify
+    if (notify !== undefined) {
+      try {
+        notify(remote, trusted)
+      } catch (error) {
+        this.#reportError(error, 'observeAdmissions')
+      }
+    }
     if (this.#upgrade === undefined) {
       // Nothing to wait for: no timer, no signal.
       return this.#acceptOutcome(entry, this.#open(entry, undefined))
@@ -274,6 +285,38 @@ export class ConnectionManager<Raw> {
     } finally {
       deadline.clear()
     }
+  }
+
+  /**
+   * Registers an {@link AdmissionObserver}: a function told, synchronously, of every
+   * inbound connection admission lets in (`accept` and `listen`), with its remote end and
+   * whether it is trusted, before its upgrade. It is the cheap alternative to a
+   * `connection:pending` listener for counting attempts per host: one function call per
+   * admitted connection, and nothing on the accept path while none is registered. An
+   * observer that throws is reported to `onListenerError`; the connection goes on.
+   *
+   * @param observer - the function to call
+   * @returns a function that removes this registration (idempotent)
+   * @throws `InvalidConfigError` (from `@cm/config`) when `observer` is not a function
+   *
+   * @example
+   * ```ts
+   * import { createConnectionManager } from '@cm/manager'
+   * import { tcp } from '@cm/manager/tcp'
+   *
+   * const manager = createConnectionManager({ transport: tcp() })
+   * let admitted = 0
+   * const remove = manager.observeAdmissions((remote, trusted) => {
+   *   if (!trusted) admitted++
+   * })
+   * await manager.start()
+   * await manager.listen('/ip4/127.0.0.1/tcp/0')
+   * remove()
+   * await manager.stop()
+   * ```
+   */
+  observeAdmissions (observer: AdmissionObserver): () => void {
+    return this.#observers.add(observer)
   }
 
   /**

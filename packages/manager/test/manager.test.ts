@@ -149,6 +149,83 @@ describe('ConnectionManager - accept() outcomes', () => {
   })
 })
 
+describe('ConnectionManager - observeAdmissions()', () => {
+  it('tells every observer of each admitted inbound connection, with its trusted flag, as connection:pending does', async () => {
+    const { manager, transport } = await setup({ denyList: ['203.0.113.0/24'], trustedList: ['192.0.2.9'], inboundConnectionThreshold: 1 })
+    const seen: Array<[string | undefined, boolean]> = []
+    const also: string[] = []
+    manager.observeAdmissions((remote, trusted) => { seen.push([remote.ip, trusted]) })
+    manager.observeAdmissions(remote => { also.push(remote.multiaddr) })
+    const pending = collect(manager, 'connection:pending')
+    transport.inject('192.0.2.1') // admitted
+    transport.inject('192.0.2.1') // refused by the rate limit: not told
+    transport.inject('203.0.113.7') // refused by the deny list: not told
+    transport.inject('192.0.2.9') // trusted
+    transport.inject('192.0.2.9') // trusted hosts are exempt from the rate limit
+    await flush()
+    expect(seen).toEqual([['192.0.2.1', false], ['192.0.2.9', true], ['192.0.2.9', true]])
+    expect(also).toHaveLength(3)
+    expect(pending.filter(detail => detail.connection.direction === 'inbound').map(detail => detail.connection.remoteIp)).toEqual(seen.map(([ip]) => ip))
+  })
+
+  it('is told before the upgrade, not of dials, and no longer once removed (idempotent)', async () => {
+    const seen: string[] = []
+    let upgraded = 0
+    const { manager, transport } = await setup({}, { upgrade: async () => { upgraded++ } })
+    const remove = manager.observeAdmissions(remote => { seen.push(`${remote.ip ?? ''} after ${upgraded} upgrades`) })
+    transport.inject('192.0.2.1')
+    await flush()
+    const connection = await manager.dial('/ip4/198.51.100.1/tcp/4001')
+    remove()
+    remove()
+    transport.inject('192.0.2.2')
+    await flush()
+    expect(seen).toEqual(['192.0.2.1 after 0 upgrades'])
+    await connection.close()
+  })
+
+  it('the same function registered twice is called twice; removing one registration leaves the other', async () => {
+    const { manager, transport } = await setup()
+    let calls = 0
+    const observer = (): void => { calls++ }
+    const first = manager.observeAdmissions(observer)
+    manager.observeAdmissions(observer)
+    transport.inject('192.0.2.1')
+    first()
+    transport.inject('192.0.2.2')
+    await flush()
+    expect(calls).toBe(3)
+  })
+
+  it('an observer that throws is reported and neither the connection nor the other observers suffer', async () => {
+    const errors: unknown[] = []
+    const { manager, transport, opened } = await setup({}, { onListenerError: error => { errors.push(error) } })
+    const remove = manager.observeAdmissions(() => { throw new Error('observer bug') })
+    let told = 0
+    manager.observeAdmissions(() => { told++ })
+    transport.inject('192.0.2.1')
+    remove() // now alone: the manager calls it without a wrapper
+    manager.observeAdmissions(() => { throw new Error('lone observer bug') })
+    transport.inject('192.0.2.2')
+    await flush()
+    expect(opened).toHaveLength(2)
+    expect(told).toBe(2)
+    expect(errors.map(error => (error as Error).message)).toEqual(['observer bug', 'lone observer bug'])
+  })
+
+  it('refuses what is not a function, naming the argument', () => {
+    const manager = createConnectionManager({ transport: new MemoryTransport() })
+    let thrown: unknown
+    try {
+      manager.observeAdmissions('count' as never)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toMatchObject({ name: 'InvalidConfigError' })
+    expect((thrown as Error).message).toContain('`observer`')
+  })
+})
+
 describe('ConnectionManager - dialling', () => {
   it('consults the gate before any socket is opened, in either direction', async () => {
     const { manager, transport } = await setup({ denyList: ['203.0.113.0/24'] })

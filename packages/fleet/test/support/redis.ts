@@ -63,14 +63,21 @@ async function launch (port: number, dir: string, options: StartRedisOptions): P
       reject(new Error(`redis-server could not be started (${error.message}). The fleet tests need Debian's redis-server on the PATH ` +
         `(\`apt-get install -y redis-server\`; .ci/run installs it).\n${output}`))
     }
+    const onExit = (code: number | null): void => { fail(new Error(`it exited with code ${String(code)}`)) }
     child.once('error', fail)
-    child.once('exit', code => { fail(new Error(`it exited with code ${String(code)}`)) })
+    child.once('exit', onExit)
     const onData = (data: Buffer): void => {
       output += data.toString()
       if (READY.test(output)) {
         clearTimeout(timer)
-        child.removeAllListeners('exit')
-        child.removeAllListeners('error')
+        // Only our own listeners, and only once: a later log line (a client's failed TLS
+        // handshake, say) must not remove the 'exit' listener kill() adds.
+        child.off('exit', onExit)
+        child.off('error', fail)
+        for (const stream of [child.stdout, child.stderr]) {
+          stream?.off('data', onData)
+          stream?.resume() // still drained, so that redis-server never blocks on a full pipe
+        }
         resolve()
       }
     }

@@ -33,6 +33,9 @@ for (const name of chosen) {
 }
 const names = chosen.length > 0 ? chosen : known
 
+// A run killed hard leaves instrumented src behind: put it back before anything builds from it.
+for (const name of names) restoreIfInstrumented(join(packagesDir, name, 'src'), join(root, 'reports', 'mutation', name, 'src-backup'))
+
 // The tests import the other @cm packages from their dist: build them (turbo caches).
 const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...names.map(name => `--filter=@cm/${name}...`)], { cwd: root, stdio: 'inherit' })
 if (build.status !== 0) fail('the build failed')
@@ -49,7 +52,6 @@ for (const name of names) {
   // hard would leave instrumented src behind, so keep a copy until the run has ended.
   const src = join(dir, 'src')
   const backup = join(reports, 'src-backup')
-  restoreIfInstrumented(src, backup)
   rmSync(backup, { recursive: true, force: true })
   cpSync(src, backup, { recursive: true })
 

@@ -61,6 +61,10 @@ for (const name of names) {
   const seconds = Math.round((Date.now() - started) / 1000)
   restoreIfInstrumented(src, backup)
   rmSync(backup, { recursive: true, force: true })
+  // The vitest runner's setup files, which an interrupted run leaves in the package.
+  for (const file of readdirSync(dir)) {
+    if (/^stryker-setup-\d+\.js$/.test(file)) rmSync(join(dir, file), { force: true })
+  }
   const report = join(reports, 'mutation.json')
   // Stryker exits 1 when the score is under the break threshold; the report is still written.
   if (run.status === null || !existsSync(report)) {

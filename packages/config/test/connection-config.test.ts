@@ -383,6 +383,14 @@ describe('changedOptions()', () => {
     expect(changedOptions(before, updateConfig(before, { rateLimit: { tiers: [{ limit: 6 }] } }))).toEqual(['rateLimit'])
     expect(changedOptions(before, updateConfig(before, { rateLimit: { global: { limit: 1 } } }))).toEqual(['rateLimit'])
   })
+
+  it('sees one changed element of a list of the same length, wherever it is', () => {
+    const before = resolveConfig({ denyList: ['10.0.0.0/8', '192.0.2.0/24', '2001:db8::/32'] })
+    expect(changedOptions(before, updateConfig(before, { denyList: ['10.0.0.0/8', '198.51.100.0/24', '2001:db8::/32'] }))).toEqual(['denyList'])
+    expect(changedOptions(before, updateConfig(before, { denyList: ['10.0.0.0/8', '192.0.2.0/24', '2001:db9::/32'] }))).toEqual(['denyList'])
+    const tiers = resolveConfig({ rateLimit: { tiers: [{ name: 'a', limit: 5 }, { name: 'b', limit: 5 }] } })
+    expect(changedOptions(tiers, updateConfig(tiers, { rateLimit: { tiers: [{ name: 'a', limit: 5 }, { name: 'b', limit: 6 }] } }))).toEqual(['rateLimit'])
+  })
 })
 
 describe('CONFIG_RULES', () => {

@@ -369,6 +369,26 @@ describe('runtime changes', () => {
     expect(gate.rules('allow')).toEqual([{ list: 'allow', text: `/ip4/192.0.2.7/p2p/${PEER}` }])
   })
 
+  it('.remove() - one peer\'s rule on an address leaves the other peers\' rules on it', () => {
+    const mine = `/ip4/10.0.0.1/p2p/${PEER}`
+    const theirs = `/ip6/2001:db8::1/p2p/${OTHER_PEER}`
+    const gate = createGate({ denyList: [mine, `/ip4/10.0.0.1/p2p/${OTHER_PEER}`, theirs, `/ip6/2001:db8::1/p2p/${PEER}`] })
+    expect(gate.remove('deny', mine)).toBe(true)
+    expect(gate.remove('deny', theirs)).toBe(true)
+    expect(gate.check('10.0.0.1', { peer: OTHER_PEER })).toEqual(denied(`/ip4/10.0.0.1/p2p/${OTHER_PEER}`))
+    expect(gate.check('2001:db8::1', { peer: PEER })).toEqual(denied(`/ip6/2001:db8::1/p2p/${PEER}`))
+    expect(gate.size('deny')).toBe(2)
+  })
+
+  it('.rules() and .toJSON() - list each list sorted by text, whatever the order the rules came in', () => {
+    const deny = ['2001:db8::/32', PEER, '192.0.2.7', `/ip4/10.0.0.1/p2p/${PEER}`, '10.0.0.0/8']
+    const gate = createGate({ denyList: deny, allowList: ['192.0.2.0/24', '10.0.0.0/8'] })
+    const sortedDeny = [...deny].sort()
+    expect(gate.rules('deny').map(rule => rule.text)).toEqual(sortedDeny)
+    expect(gate.toJSON().deny.map(entry => entry.entry)).toEqual(sortedDeny)
+    expect(gate.toJSON().allow).toEqual(['10.0.0.0/8', '192.0.2.0/24'])
+  })
+
   it('.replace() - swaps a whole list at once, or changes nothing if any entry is malformed', () => {
     const gate = createGate({ allowList: ['10.0.0.0/8'] })
     expect(configProblems(() => { gate.replace('allow', ['192.168.0.0/16', '1.2.3', 'x y']) })).toEqual([
@@ -539,6 +559,29 @@ describe('.toJSON() / .load() / DefaultGate.fromJSON()', () => {
     const gate = createGate({ denyList: ['10.0.0.0/8'] })
     gate.load({ version: 1, savedAt: Date.now(), deny: [{ entry: '192.0.2.0/24' }], allow: [], trusted: ['10.0.0.1'] })
     expect(gate.size()).toBe(3)
+  })
+
+  it('refuses a snapshot with one problem alone, whichever it is, and loads none of it', () => {
+    const valid = { version: 1, savedAt: Date.now(), deny: [{ entry: '192.0.2.1' }], allow: ['10.0.0.0/8'], trusted: ['10.0.0.1'] }
+    const broken: Array<[string, Record<string, unknown>]> = [
+      ['version', { version: 2 }],
+      ['savedAt', { savedAt: 'yesterday' }],
+      ['deny[0].expiresInMs', { deny: [{ entry: '192.0.2.1', expiresInMs: -5 }] }],
+      ['deny[0].entry', { deny: [{ entry: '1.2.3.4/33' }] }],
+      ['allow[0]', { allow: ['nope'] }]
+    ]
+    for (const [path, change] of broken) {
+      const gate = createGate()
+      let caught: unknown
+      try {
+        gate.load({ ...valid, ...change })
+      } catch (error) {
+        caught = error
+      }
+      expect(InvalidSnapshotError.isInstance(caught)).toBe(true)
+      expect((caught as InvalidSnapshotError).problems.map(problem => problem.path)).toEqual([path])
+      expect(gate.size()).toBe(0)
+    }
   })
 
   it('refuses a malformed snapshot whole, listing every problem', () => {

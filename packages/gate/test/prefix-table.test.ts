@@ -115,6 +115,26 @@ describe('PrefixTable', () => {
     expect(table.size).toBe(2_500)
   })
 
+  it('.set() / .delete() - keys of two, three and four words grow and shrink their tables, every other key still found', () => {
+    // IPv6 /40, /96 and /128: keys of 2, 3 and 4 words, each word different per key.
+    const words = (index: number): Uint32Array => Uint32Array.from([0x20010000 + index, index * 2_654_435_761 >>> 0, index * 40_503 >>> 0, index * 7 + 1])
+    for (const prefixLength of [40, 96, 128]) {
+      const table = new PrefixTable<number>()
+      for (let index = 0; index < 3_000; index++) {
+        expect(table.set(6, words(index), prefixLength, index)).toBeUndefined()
+      }
+      // Drop nine in ten: the table shrinks back, and the others move with it.
+      for (let index = 0; index < 3_000; index++) {
+        if (index % 10 !== 0) expect(table.delete(6, words(index), prefixLength)).toBe(index)
+      }
+      for (let index = 0; index < 3_000; index++) {
+        expect(table.get(6, words(index), prefixLength)).toBe(index % 10 === 0 ? index : undefined)
+        expect(table.longest(6, words(index))).toBe(index % 10 === 0 ? index : undefined)
+      }
+      expect(table.size).toBe(300)
+    }
+  })
+
   it('.values() - lists every value once', () => {
     const table = new PrefixTable<number>()
     table.set(4, Uint32Array.from([0x0a000000]), 8, 1)

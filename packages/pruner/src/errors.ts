@@ -22,6 +22,7 @@ import type { CandidateId } from './candidate.ts'
  * ```
  */
 export class InvalidCandidateError extends CmError {
+  // Stryker disable next-line StringLiteral: a static initializer runs once, at load, before a mutant is switched on; a test checks the name
   static override readonly name: string = 'InvalidCandidateError'
 
   /** The id of the malformed candidate (`undefined` when the id itself is missing). */
@@ -60,6 +61,7 @@ export class InvalidCandidateError extends CmError {
  * ```
  */
 export class PrunerStoppedError extends CmError {
+  // Stryker disable next-line StringLiteral: a static initializer runs once, at load, before a mutant is switched on; a test checks the name
   static override readonly name: string = 'PrunerStoppedError'
 
   constructor () {

@@ -406,6 +406,7 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
    * ```
    */
   async stop (): Promise<void> {
+    // Stryker disable next-line ConditionalExpression: stopping again aborts an aborted signal and finds no queued pass
     if (!this.#stopped) {
       this.#stopped = true
       this.#controller.abort(new PrunerStoppedError())
@@ -468,6 +469,7 @@ export class Pruner<C extends PruneCandidate = PruneCandidate> {
       const wanted = open - target
       let done = 0
       // Once the pruner is stopped, closers give up: no more rounds of replacements.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: at done === wanted a round asks for 0 victims and the loop ends
       while (done < wanted && !signal.aborted) {
         const { victims } = selectVictims(candidates, {
           count: wanted - done,
@@ -538,6 +540,7 @@ async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise
   const aborted = new Promise<never>((_resolve, reject) => {
     // The convention: reject with signal.reason, whatever the caller aborted with.
     onAbort = () => { reject(signal.reason) }
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: the listener is removed below; an abort event fires once anyway
     signal.addEventListener('abort', onAbort, { once: true })
   })
   try {

@@ -260,12 +260,14 @@ function readOptions<C extends PruneCandidate> (options: SelectVictimsOptions<C>
     if (current !== undefined) {
       problems.add('current', 'undefined when `count` is given (it goes with `target`)', current)
     }
+    // Stryker disable next-line ConditionalExpression: an invalid count is a problem, and throwIfAny() throws before `wanted` is read
     if (COUNT_RULE.check(count, 'count', problems)) {
       wanted = count
     }
   } else if (target !== undefined) {
     const targetOk = COUNT_RULE.check(target, 'target', problems)
     const currentOk = current === undefined || COUNT_RULE.check(current, 'current', problems)
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: as above, for `target` and `current`
     if (targetOk && currentOk) {
       wanted = Math.max(0, (current ?? length) - target)
     }
@@ -279,7 +281,8 @@ function readOptions<C extends PruneCandidate> (options: SelectVictimsOptions<C>
   }
   const resolved = resolveStrategy<C>(strategy, 'strategy', problems)
   const graceOk = GRACE_RULE.check(gracePeriod, 'gracePeriod', problems)
-  if (now !== undefined ? typeof now !== 'number' || !Number.isFinite(now) : graceOk && gracePeriod > 0) {
+  // Number.isFinite() is false for anything not a number (it does not convert).
+  if (now !== undefined ? !Number.isFinite(now) : graceOk && gracePeriod > 0) {
     problems.add('now', `a finite number of milliseconds${now === undefined ? ' (required when `gracePeriod` is above 0)' : ''}`, now)
   }
   if (protection !== undefined && typeof (protection as Partial<ProtectionLookup> | null)?.isProtected !== 'function') {
@@ -303,13 +306,14 @@ function checkCandidate (candidate: PruneCandidate): void {
   if (direction !== 'inbound' && direction !== 'outbound') {
     throw fieldError(id, 'direction', '"inbound" or "outbound"', direction)
   }
-  if (typeof openedAt !== 'number' || !Number.isFinite(openedAt)) {
+  // Number.isFinite() and Number.isInteger() are false for anything not a number.
+  if (!Number.isFinite(openedAt)) {
     throw fieldError(id, 'openedAt', 'a finite number of milliseconds', openedAt)
   }
-  if (typeof streams !== 'number' || !Number.isInteger(streams) || streams < 0) {
+  if (!Number.isInteger(streams) || streams < 0) {
     throw fieldError(id, 'streams', 'an integer >= 0', streams)
   }
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  if (!Number.isFinite(value)) {
     throw fieldError(id, 'value', 'a finite number', value)
   }
 }

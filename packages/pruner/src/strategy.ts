@@ -132,15 +132,18 @@ export function compareIds (a: CandidateId, b: CandidateId): number {
  */
 export function compareLeastValuable (a: PruneCandidate, b: PruneCandidate): number {
   if (a.value !== b.value) {
+    // Stryker disable next-line EqualityOperator: the values differ here
     return a.value < b.value ? -1 : 1
   }
   if (a.streams !== b.streams) {
+    // Stryker disable next-line EqualityOperator: the counts differ here
     return a.streams < b.streams ? -1 : 1
   }
   if (a.direction !== b.direction) {
     return a.direction === 'inbound' ? -1 : 1
   }
   if (a.openedAt !== b.openedAt) {
+    // Stryker disable next-line EqualityOperator: the times differ here
     return a.openedAt > b.openedAt ? -1 : 1
   }
   return compareIds(a.id, b.id)
@@ -166,6 +169,7 @@ export function compareLeastValuable (a: PruneCandidate, b: PruneCandidate): num
  */
 export function compareOldest (a: PruneCandidate, b: PruneCandidate): number {
   if (a.openedAt !== b.openedAt) {
+    // Stryker disable next-line EqualityOperator: the times differ here
     return a.openedAt < b.openedAt ? -1 : 1
   }
   return compareIds(a.id, b.id)
@@ -191,6 +195,7 @@ export function compareOldest (a: PruneCandidate, b: PruneCandidate): number {
  */
 export function compareNewest (a: PruneCandidate, b: PruneCandidate): number {
   if (a.openedAt !== b.openedAt) {
+    // Stryker disable next-line EqualityOperator: the times differ here
     return a.openedAt > b.openedAt ? -1 : 1
   }
   return compareIds(a.id, b.id)
@@ -232,6 +237,7 @@ export function resolveStrategy<C extends PruneCandidate> (value: unknown, path:
       }
     }
     if (typeof score === 'function' && compare === undefined) {
+      // Stryker disable next-line StringLiteral: anything but 'compare' is read as a score strategy
       return { kind: 'score', score: score as (candidate: C) => number }
     }
   }

@@ -1,6 +1,7 @@
+import { getEventListeners } from 'node:events'
 import { describe, expect, it, vi } from 'vitest'
 import { InvalidConfigError } from '@cm/config'
-import { ProtectionRegistry, Pruner, PrunerStoppedError } from '../src/index.ts'
+import { InvalidCandidateError, ProtectionRegistry, Pruner, PrunerStoppedError } from '../src/index.ts'
 import { candidate } from './fixtures.ts'
 import type { CloseContext, PruneCandidate, PrunerInit, PruneReport } from '../src/index.ts'
 
@@ -44,6 +45,19 @@ function deferred<T> (): { promise: Promise<T>, resolve: (value: T) => void } {
   let resolve!: (value: T) => void
   const promise = new Promise<T>(resolvePromise => { resolve = resolvePromise })
   return { promise, resolve }
+}
+
+/** A pass under way: 4 open, 3 allowed, its one closer held until `gate` resolves. */
+async function passUnderWay (): Promise<{ pruner: Pruner, gate: { resolve: (value: void) => void }, signals: AbortSignal[], running: Promise<PruneReport> }> {
+  const gate = deferred<void>()
+  const signals: AbortSignal[] = []
+  const { pruner } = node(many(4), {
+    config: { maxConnections: 3, maxConnectionsPerPeer: 1 },
+    close: async (_victim, context) => { signals.push(context.signal); await gate.promise; return true }
+  })
+  const running = pruner.prune()
+  await vi.waitFor(() => { expect(signals.length).toBe(1) })
+  return { pruner, gate, signals, running }
 }
 
 describe('new Pruner()', () => {
@@ -337,14 +351,7 @@ describe('Pruner.prune() - single flight', () => {
 
 describe('Pruner.stop() and .start()', () => {
   it('lets a running pass finish, cancels the queued one, aborts the closers\' signal, and refuses new calls', async () => {
-    const gate = deferred<void>()
-    const signals: AbortSignal[] = []
-    const { pruner } = node(many(4), {
-      config: { maxConnections: 3, maxConnectionsPerPeer: 1 },
-      close: async (_victim, context) => { signals.push(context.signal); await gate.promise; return true }
-    })
-    const running = pruner.prune()
-    await vi.waitFor(() => { expect(signals.length).toBe(1) })
+    const { pruner, gate, signals, running } = await passUnderWay()
     const queued = pruner.prune()
     const stopped = pruner.stop()
     await expect(queued).rejects.toBeInstanceOf(PrunerStoppedError)
@@ -402,5 +409,78 @@ describe('Pruner.updateConfig()', () => {
     open.set(0, candidate(0, { value: 0 }))
     pruner.updateConfig({ strategy: { compare: (a, b) => b.value - a.value } })
     expect(closedIds(await pruner.prune())).toEqual([5])
+  })
+})
+
+describe('Pruner - the edges', () => {
+  it('says what each malformed option should be', () => {
+    let caught: unknown
+    try {
+      new Pruner({ connections: 1, close: 2, protection: 3 } as unknown as PrunerInit)
+    } catch (error) {
+      caught = error
+    }
+    expect((caught as InvalidConfigError).problems.map(problem => [problem.path, problem.expected])).toEqual([
+      ['connections', 'a function listing the open connections'],
+      ['close', 'a function closing one connection'],
+      ['protection', 'a ProtectionRegistry']
+    ])
+  })
+
+  it('its errors carry their names and messages', () => {
+    expect(new PrunerStoppedError()).toMatchObject({ name: 'PrunerStoppedError', message: 'The pruner is stopped' })
+    expect(new InvalidCandidateError(7, 'value', 'bad')).toMatchObject({ name: 'InvalidCandidateError', candidateId: 7, field: 'value', message: 'bad' })
+  })
+
+  it('a retry round after some closes failed asks only for what is still missing', async () => {
+    // 7 open, 4 allowed: 3 to close. 0 refuses; 1 and 2 close; the retry closes 3 alone.
+    const { pruner, open } = node(many(7), {
+      config: { maxConnections: 4, maxConnectionsPerPeer: 1 },
+      close: victim => victim.id !== 0 && open.delete(victim.id)
+    })
+    const report = await pruner.prune()
+    expect(closedIds(report)).toEqual([1, 2, 3])
+    expect(report.failed.map(entry => entry.connection.id)).toEqual([0])
+    expect(open.size).toBe(4)
+  })
+
+  it('the node step does not count again what the per-peer step closed, even while connections() still lists it', async () => {
+    // connections() lists every connection, closed or not (a close that has not landed yet).
+    const connections = [...many(4, () => ({ peer: 'QmA' })), candidate('x', { value: 50 }), candidate('y', { value: 60 })]
+    const closes: Array<string | number> = []
+    const pruner = new Pruner({
+      config: { maxConnections: 3, maxConnectionsPerPeer: 2 },
+      connections: () => connections,
+      close: victim => { closes.push(victim.id) }
+    })
+    const [report] = await Promise.all([pruner.prune({ peer: 'QmA' }), pruner.prune()])
+    // QmA: 4 to 2 (0 and 1); the node: 4 left, 3 allowed, so one more (2).
+    expect(closes).toEqual([0, 1, 2])
+    expect(report.closed.map(entry => entry.reason)).toEqual(['max-connections-per-peer', 'max-connections-per-peer', 'max-connections'])
+  })
+
+  it('at exactly maxConnections, above the high watermark, the reason is high-watermark', async () => {
+    const { pruner } = node(many(10), { config: { maxConnections: 10, pruneHighWatermark: 8, pruneLowWatermark: 6, maxConnectionsPerPeer: 1 } })
+    const report = await pruner.prune()
+    expect(report.closed.map(entry => entry.reason)).toEqual(['high-watermark', 'high-watermark', 'high-watermark', 'high-watermark'])
+  })
+
+  it('leaves no listener on the caller\'s signal once its call has settled', async () => {
+    const { pruner } = node(many(3), { config: { maxConnections: 2, maxConnectionsPerPeer: 1 } })
+    const controller = new AbortController()
+    for (let round = 0; round < 3; round++) {
+      await pruner.prune({ signal: controller.signal })
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('start() on a running pruner changes nothing: stop() still aborts the closers of the pass under way', async () => {
+    const { pruner, gate, signals, running } = await passUnderWay()
+    pruner.start()
+    const stopped = pruner.stop()
+    expect(signals[0]?.aborted).toBe(true)
+    gate.resolve()
+    await stopped
+    await running
   })
 })

@@ -249,3 +249,61 @@ describe('selectVictims() - property', () => {
     }), { numRuns: 3_000 })
   })
 })
+
+describe('selectVictims() - validation, exactly', () => {
+  /** The problems selectVictims throws for these options, whole. */
+  function problemObjects (options: unknown): Array<{ path: string, expected: string, received: string }> {
+    try {
+      selectVictims([], options as SelectVictimsOptions)
+    } catch (error) {
+      if (InvalidConfigError.isInstance(error)) {
+        return error.problems.map(({ path, expected, received }) => ({ path, expected, received }))
+      }
+      throw error
+    }
+    return []
+  }
+
+  it('names the option, what was expected and what came, for `count` and `target` together or missing', () => {
+    expect(problemObjects({ count: 1, target: 2 })).toEqual([{ path: 'count', expected: 'either `count` or `target`', received: '1 (number) and 2 (number)' }])
+    expect(problemObjects({})).toEqual([{ path: 'count', expected: 'an integer >= 0', received: 'undefined' }])
+    expect(problemsOf({ count: -1 })).toEqual(['Expected `count` to be an integer >= 0, got -1 (number)'])
+  })
+
+  it('refuses options of any type but an object, and a null `protection` or `exclude`', () => {
+    expect(problemsOf(5)).toEqual(['Expected `options` to be an object, got 5 (number)'])
+    expect(problemsOf({ count: 1, protection: null, exclude: null })).toEqual([
+      'Expected `protection` to be an object with an `isProtected(peer)` method, got null',
+      'Expected `exclude` to be a Set of candidate ids, got null'
+    ])
+  })
+
+  it('refuses a candidate that is not an object', () => {
+    for (const bad of [5, null, 'a']) {
+      let caught: unknown
+      try {
+        selectVictims([candidate(1), bad as never], { count: 1 })
+      } catch (error) {
+        caught = error
+      }
+      expect(InvalidCandidateError.isInstance(caught)).toBe(true)
+      expect(caught).toMatchObject({ field: 'id', candidateId: undefined, name: 'InvalidCandidateError' })
+      expect((caught as Error).message).toMatch(/^Expected a candidate to be an object, got /)
+    }
+  })
+
+  it('refuses a fractional `streams`, and a custom score that is not a number', () => {
+    expect(() => selectVictims([candidate(7, { streams: 1.5 })], { count: 1 })).toThrow('Expected `streams` of candidate 7 to be an integer >= 0, got 1.5 (number)')
+    let caught: unknown
+    try {
+      selectVictims([candidate('a')], { count: 1, strategy: { score: () => '1' as never } })
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toMatchObject({ field: 'score', candidateId: 'a', message: 'Expected the custom score of candidate "a" to be a number other than NaN, got "1" (string)' })
+  })
+
+  it('a protected-by-peer check needs no registry: candidates with peers and no `protection` are selected as any other', () => {
+    expect(ids(selectVictims([candidate(1, { peer: 'QmA' }), candidate(2, { peer: 'QmB' })], { count: 1 }).victims)).toEqual([1])
+  })
+})

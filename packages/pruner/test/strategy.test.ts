@@ -100,3 +100,23 @@ describe('selectVictims() - strategies', () => {
     expect(slowest[0]?.rtt).toBe(300)
   })
 })
+
+describe('resolveStrategy() - what is a strategy', () => {
+  const refusedStrategies: Array<[string, unknown]> = [
+    ['null', null],
+    ['a name in an array', ['oldest']],
+    ['a compare that is not a function', { compare: 5 }],
+    ['a score that is not a function', { score: 'value' }],
+    ['a function, even one carrying a compare', Object.assign(() => 0, { compare: () => 0 })]
+  ]
+  it.each(refusedStrategies)('refuses %s', (_name, strategy) => {
+    expect(() => selectVictims([candidate(1)], { count: 1, strategy: strategy as never })).toThrow(/Expected `strategy` to be one of/)
+  })
+
+  it('a custom comparison that finds every pair equal selects by id, whatever the input order', () => {
+    const connections = [3, 1, 4, 2, 5].map(id => candidate(id))
+    for (let seed = 1; seed <= 5; seed++) {
+      expect(ids(selectVictims(shuffled(connections, seed), { count: 2, strategy: { compare: () => 0 } }).victims)).toEqual([1, 2])
+    }
+  })
+})

@@ -549,6 +549,7 @@ export class RateLimiter {
   #longestWait (order: readonly Tier[]): number {
     let wait = 0
     for (const tier of order) {
+      // Stryker disable next-line EqualityOperator: at equality either is the longest
       if (tier.wait > wait) {
         wait = tier.wait
       }

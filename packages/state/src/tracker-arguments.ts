@@ -51,6 +51,7 @@ const CLOSE_REASON_SET: ReadonlySet<string> = new Set(CLOSE_REASONS)
 export function stateFilter (state: ActiveState | undefined): number {
   if (state === undefined) return -1
   const index = STATE_INDEX[state]
+  // Stryker disable next-line ConditionalExpression: Object.hasOwn() alone refuses every name not listed; the first test narrows the type
   if (index === undefined || !Object.hasOwn(STATE_INDEX, state)) {
     throw new InvalidArgumentError('filter.state', `one of ${ACTIVE_STATES.map(name => `"${name}"`).join(', ')}`, state)
   }
@@ -67,6 +68,7 @@ export function directionFilter (direction: Direction | undefined): number {
 
 /** @internal The host key of a filter's `host`; `undefined` when it is not an IP address. */
 export function hostKeyOfFilter (host: unknown): HostKey | undefined {
+  // Stryker disable next-line ConditionalExpression: parseIpInto() refuses a non-string too; the test narrows the type
   return typeof host === 'string' ? hostKeyOf(host) : undefined
 }
 
@@ -79,6 +81,7 @@ export function checkNonEmpty (argument: string, value: unknown): void {
 
 /** @internal Throws unless `reason` is a close reason and `error` an `Error` or absent. */
 export function checkReason (reason: unknown, error: unknown): void {
+  // Stryker disable next-line ConditionalExpression: Set.has() is false for a non-string too; the test narrows the type
   if (typeof reason !== 'string' || !CLOSE_REASON_SET.has(reason)) {
     throw new InvalidArgumentError('reason', `one of ${CLOSE_REASONS.map(name => `"${name}"`).join(', ')}`, reason)
   }

@@ -62,6 +62,10 @@ describe('createConnectionTracker()', () => {
       'Expected `onListenerError` to be a function, got "x" (string)'
     ])
   })
+
+  it('refuses as `events` an object that cannot dispatch events', () => {
+    expect(() => createConnectionTracker({ events: { addEventListener: () => {} } as never })).toThrow(/Expected `events` to be an EventTarget/)
+  })
 })
 
 describe('.add()', () => {
@@ -530,5 +534,33 @@ describe('external event target', () => {
     tracker.add(inbound())
     expect(tracker.events).toBe(bus)
     expect(seen).toEqual(['pending 1'])
+  })
+})
+
+describe('malformed arguments, word for word', () => {
+  /** What the call threw: its name, argument, expected and message. */
+  function thrown (call: () => unknown): unknown {
+    try {
+      call()
+    } catch (error) {
+      const { name, argument, expected, message } = error as InvalidArgumentError
+      return { name, argument, expected, message }
+    }
+    return undefined
+  }
+  const REASONS = 'one of "local", "remote", "error", "timeout", "pruned", "denied", "limit", "aborted", "shutdown"'
+
+  it('names the argument, what it must be and what it got', () => {
+    const { tracker } = setup()
+    const { id } = tracker.add(inbound())
+    const STATES = 'one of "pending", "open", "closing"'
+    expect(thrown(() => tracker.count({ state: 'closed' as never }))).toEqual({ name: 'InvalidArgumentError', argument: 'filter.state', expected: STATES, message: `Expected \`filter.state\` to be ${STATES}, got "closed" (string)` })
+    expect(thrown(() => tracker.list({ state: 'toString' as never }))).toMatchObject({ argument: 'filter.state' })
+    expect(thrown(() => tracker.count({ direction: 'up' as never }))).toEqual({ name: 'InvalidArgumentError', argument: 'filter.direction', expected: '"inbound" or "outbound"', message: 'Expected `filter.direction` to be "inbound" or "outbound", got "up" (string)' })
+    expect(thrown(() => tracker.close(id, 'because' as never))).toEqual({ name: 'InvalidArgumentError', argument: 'reason', expected: REASONS, message: `Expected \`reason\` to be ${REASONS}, got "because" (string)` })
+    expect(thrown(() => tracker.close(id, 5 as never))).toMatchObject({ argument: 'reason', message: `Expected \`reason\` to be ${REASONS}, got 5 (number)` })
+    expect(thrown(() => tracker.closing(id, 'local', 'x' as never))).toEqual({ name: 'InvalidArgumentError', argument: 'error', expected: 'an Error', message: 'Expected `error` to be an Error, got "x" (string)' })
+    expect(thrown(() => tracker.identify(id, ''))).toEqual({ name: 'InvalidArgumentError', argument: 'peer', expected: 'a non-empty string', message: 'Expected `peer` to be a non-empty string, got "" (string)' })
+    expect(tracker.get(id)?.state).toBe('pending') // nothing changed
   })
 })

@@ -176,6 +176,7 @@ describe('events', () => {
     const tracker = createConnectionTracker({ events: events as never })
     add(tracker)
     expect(print).toHaveBeenCalledOnce()
+    expect(print).toHaveBeenCalledWith('@cm: dispatching "connection:pending" threw', new Error('broken bus'))
   })
 
   it('no event object is made for a type nobody listens to', () => {

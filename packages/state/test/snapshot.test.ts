@@ -113,3 +113,66 @@ describe('.snapshot()', () => {
     expect(JSON.stringify(byPeer)).toBe('{"__proto__":{"pending":1,"open":0,"closing":0,"inbound":1,"outbound":0,"total":1}}')
   })
 })
+
+describe('.snapshot() - at the edges', () => {
+  function tracker (): { tracker: ReturnType<typeof createConnectionTracker>, at: (ms: number) => void } {
+    let now = 0
+    return { tracker: createConnectionTracker({ clock: { now: () => now } }), at: ms => { now = ms } }
+  }
+
+  it('the oldest in a state, inbound against outbound: the earlier wins, and at a tie the lower id', () => {
+    for (const first of ['inbound', 'outbound'] as const) {
+      const second = first === 'inbound' ? 'outbound' : 'inbound'
+      // One after the other: the earlier is the oldest, whatever its direction.
+      const apart = tracker()
+      const a = apart.tracker.add({ direction: first, remoteAddress: '/ip4/10.0.0.1/tcp/1' }).id
+      apart.at(5)
+      apart.tracker.add({ direction: second, remoteAddress: '/ip4/10.0.0.2/tcp/1' })
+      expect(apart.tracker.snapshot().oldest.pending?.id).toBe(a)
+      // At the same instant: the lower id.
+      const tie = tracker()
+      const b = tie.tracker.add({ direction: first, remoteAddress: '/ip4/10.0.0.1/tcp/1' }).id
+      tie.tracker.add({ direction: second, remoteAddress: '/ip4/10.0.0.2/tcp/1' })
+      expect(tie.tracker.snapshot().oldest.pending?.id).toBe(b)
+    }
+  })
+
+  it('the oldest connection has no remoteIp or peer key when it has none', () => {
+    const { tracker: t } = tracker()
+    t.add({ direction: 'inbound', remoteAddress: '/dns4/example.com/tcp/1' })
+    const pending = t.snapshot().oldest.pending ?? {}
+    expect('remoteIp' in pending).toBe(false)
+    expect('peer' in pending).toBe(false)
+    expect('lifetimeMs' in t.snapshot().closed).toBe(false)
+    expect('openMs' in t.snapshot().closed).toBe(false)
+  })
+
+  it('a peer with an open and a closing connection is connected, and counts each by state', () => {
+    const { tracker: t } = tracker()
+    const open = t.add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/1', peer: 'peer-a' }).id
+    const closing = t.add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.2/tcp/1', peer: 'peer-a' }).id
+    t.open(open)
+    t.open(closing)
+    t.closing(closing, 'local')
+    const { peers } = t.snapshot()
+    expect(peers.connected).toBe(1)
+    expect(peers.byPeer['peer-a']).toEqual({ pending: 0, open: 1, closing: 1, inbound: 2, outbound: 0, total: 2 })
+  })
+
+  it('lifetimes are summarised in order, whatever the order connections closed in', () => {
+    const { tracker: t, at } = tracker()
+    const add = (): number => t.add({ direction: 'inbound', remoteAddress: '/ip4/10.0.0.1/tcp/1' }).id
+    const a = add() // at 0
+    at(50)
+    const b = add()
+    at(55)
+    const c = add()
+    at(60)
+    t.close(b, 'local') // lived 10 ms
+    at(70)
+    t.close(a, 'local') // 70 ms
+    at(85)
+    t.close(c, 'local') // 30 ms
+    expect(t.snapshot().closed.lifetimeMs).toEqual({ count: 3, min: 10, median: 30, mean: 110 / 3, max: 70 })
+  })
+})

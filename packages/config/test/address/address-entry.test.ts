@@ -24,7 +24,13 @@ describe('parseAddressEntry()', () => {
     ['/ip4/1.2.3.4/tcp/4001', { family: 4, words: [0x01020304], prefixLength: 32, text: '1.2.3.4' }],
     ['/ip4/1.2.3.4/udp/4001/quic-v1', { family: 4, words: [0x01020304], prefixLength: 32, text: '1.2.3.4' }],
     ['/ip6/::ffff:1.2.3.4/tcp/1', { family: 4, words: [0x01020304], prefixLength: 32, text: '1.2.3.4' }],
-    ['/ip6zone/eth0/ip6/fe80::1', { family: 6, words: [0xfe800000, 0, 0, 1], prefixLength: 128, text: 'fe80::1' }]
+    ['/ip6zone/eth0/ip6/fe80::1', { family: 6, words: [0xfe800000, 0, 0, 1], prefixLength: 128, text: 'fe80::1' }],
+    // The longest prefixes, written out: one address each.
+    ['10.0.0.1/32', { family: 4, words: [0x0a000001], prefixLength: 32, text: '10.0.0.1' }],
+    ['2001:db8::1/128', { family: 6, words: [0x20010db8, 0, 0, 1], prefixLength: 128, text: '2001:db8::1' }],
+    ['::ffff:10.0.0.1/128', { family: 4, words: [0x0a000001], prefixLength: 32, text: '10.0.0.1' }],
+    ['/ip4/10.0.0.1/ipcidr/32', { family: 4, words: [0x0a000001], prefixLength: 32, text: '10.0.0.1' }],
+    ['/ip6/2001:db8::1/ipcidr/128', { family: 6, words: [0x20010db8, 0, 0, 1], prefixLength: 128, text: '2001:db8::1' }]
   ])('parses %s as a network', (input, network) => {
     const entry = parseAddressEntry(input)
     expect(entry).toEqual({ input, network, text: network.text })

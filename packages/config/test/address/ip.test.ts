@@ -99,6 +99,16 @@ describe('parseIpInto()', () => {
   })
 
   it.each([
+    ['::1:0:ffff:102:304', [0, 1, 0xffff, 0x01020304]],
+    ['1::ffff:102:304', [0x00010000, 0, 0xffff, 0x01020304]],
+    ['::1:ffff:102:304', [0, 0, 0x1ffff, 0x01020304]],
+    ['::fffe:102:304', [0, 0, 0xfffe, 0x01020304]]
+  ])('keeps %s, which only ends like an IPv4-mapped address, as IPv6', (text, words) => {
+    expect(parseIpInto(text, out)).toBe(6)
+    expect(Array.from(out)).toEqual(words)
+  })
+
+  it.each([
     '', ' ', '1.2.3', '1.2.3.4.5', '010.0.0.1', '1.2.3.04', '256.1.1.1', '1.2.3.4 ', ' 1.2.3.4',
     '0x1.2.3.4', '1.2.3.-4', '1..2.3', '1.2.3.', '.1.2.3', '1.2.3.4%eth0', 'localhost', 'example.com',
     '1.2.3.4/32', '[::1]', ':', ':::', '::1::', '1:::2', ':1::', '1::2:', '1:2:3:4:5:6:7:8:9',

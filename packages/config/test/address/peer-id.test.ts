@@ -3,6 +3,8 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { base32 } from 'multiformats/bases/base32'
 import { base36 } from 'multiformats/bases/base36'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parsePeerId } from '../../src/address/index.ts'
 
@@ -75,5 +77,38 @@ describe('parsePeerId()', () => {
           expect(ids[which]?.type).toBe('secp256k1')
         }
       }), { numRuns: 2000 })
+  })
+})
+
+describe('parsePeerId() - the key inside', () => {
+  /** A libp2p-key CID (base32) of a multihash of this code over these bytes. */
+  function keyCid (code: number, bytes: number[]): string {
+    return CID.createV1(0x72, Digest.create(code, Uint8Array.from(bytes))).toString()
+  }
+  const ed25519 = [0x08, 0x01, 0x12, 0x20]
+  const secp256k1 = [0x08, 0x02, 0x12, 0x21]
+  const filled = (length: number, first = 7): number[] => Array.from({ length }, (_, index) => index === 0 ? first : index)
+
+  it('accepts a well-formed key of each kind, whatever its bytes', () => {
+    expect(parsePeerId(keyCid(0x12, filled(32)))).toBeDefined()
+    expect(parsePeerId(keyCid(0x00, [...ed25519, ...filled(32)]))).toBeDefined()
+    expect(parsePeerId(keyCid(0x00, [...secp256k1, ...filled(33, 0x02)]))).toBeDefined()
+    expect(parsePeerId(keyCid(0x00, [...secp256k1, ...filled(33, 0x03)]))).toBeDefined()
+  })
+
+  it.each([
+    ['a sha2-256 digest of 31 bytes', 0x12, filled(31)],
+    ['a sha2-256 digest of 33 bytes', 0x12, filled(33)],
+    ['a sha2-512 digest', 0x13, filled(64)],
+    ['an Ed25519 key under a code other than identity', 0x13, [...ed25519, ...filled(32)]],
+    ['an Ed25519 key of 31 bytes', 0x00, [...ed25519, ...filled(31)]],
+    ['an Ed25519 key of 33 bytes', 0x00, [...ed25519, ...filled(33)]],
+    ['a secp256k1 key of 32 bytes', 0x00, [...secp256k1, ...filled(32, 0x02)]],
+    ['a secp256k1 key of 34 bytes', 0x00, [...secp256k1, ...filled(34, 0x02)]],
+    ['an uncompressed secp256k1 point (prefix 4)', 0x00, [...secp256k1, ...filled(33, 0x04)]],
+    ['a key of another type', 0x00, [0x08, 0x03, 0x12, 0x20, ...filled(32)]],
+    ['a header one byte off', 0x00, [0x08, 0x01, 0x12, 0x21, ...filled(32)]]
+  ])('refuses %s', (_name, code, bytes) => {
+    expect(parsePeerId(keyCid(code, bytes))).toBeUndefined()
   })
 })

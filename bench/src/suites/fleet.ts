@@ -12,8 +12,9 @@ import { createClient } from '@redis/client'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { percentile, rowNamed } from '../harness.ts'
 import type { BenchSuite, SuiteReport } from '../harness.ts'
+import { memoryTransport } from '../support/memory-transport.ts'
+import type { MemoryRaw } from '../support/memory-transport.ts'
 import type { Fleet } from '@cm/fleet'
-import type { Listener, RemoteAddress, Transport } from '@cm/manager'
 import type { ChildProcess } from 'node:child_process'
 
 /**
@@ -32,17 +33,6 @@ import type { ChildProcess } from 'node:child_process'
  * following one Redis (p50, p99 of 200 bans); rule changes applied per second by a node;
  * Redis commands per attempt (INFO commandstats) for each limiter.
  */
-
-interface MemoryRaw { readonly remote: RemoteAddress }
-
-const memoryTransport: Transport<MemoryRaw> = {
-  dial: () => Promise.reject(new Error('not used')),
-  listen: address => Promise.resolve<Listener>({ addresses: [address], close: () => Promise.resolve() }),
-  close: () => Promise.resolve(),
-  abort: () => {},
-  remoteAddress: raw => raw.remote,
-  onClose: () => {}
-}
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {

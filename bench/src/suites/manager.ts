@@ -8,7 +8,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { formatNs, median, rowNamed } from '../harness.ts'
 import type { BenchSuite } from '../harness.ts'
-import type { ConnectionManager, Listener, RemoteAddress, Transport } from '@cm/manager'
+import { memoryTransport } from '../support/memory-transport.ts'
+import type { MemoryRaw } from '../support/memory-transport.ts'
+import type { ConnectionManager, RemoteAddress } from '@cm/manager'
 import type { ChildProcess } from 'node:child_process'
 import type { Server } from 'node:net'
 
@@ -28,20 +30,6 @@ import type { Server } from 'node:net'
  */
 const OPEN = 10_000
 const ATTEMPT_ADDRESSES = 50_000
-
-/** A raw connection of the in-memory transport: just its remote end. */
-interface MemoryRaw {
-  readonly remote: RemoteAddress
-}
-
-const memoryTransport: Transport<MemoryRaw> = {
-  dial: () => Promise.reject(new Error('not used')),
-  listen: address => Promise.resolve<Listener>({ addresses: [address], close: () => Promise.resolve() }),
-  close: () => Promise.resolve(),
-  abort: () => {},
-  remoteAddress: raw => raw.remote,
-  onClose: () => {}
-}
 
 function address (index: number, base = 0): string {
   const value = (base + index) >>> 0

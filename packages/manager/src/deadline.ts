@@ -15,7 +15,7 @@ export class Deadline {
   readonly #controller: AbortController
   readonly #timer: ReturnType<typeof setTimeout>
   #expired = false
-  #followed: AbortSignal | undefined
+  #unfollow: (() => void) | undefined
 
   /**
    * @param ms - milliseconds until it aborts
@@ -42,22 +42,20 @@ export class Deadline {
    * by `clear()`, rather than joined by `AbortSignal.any` (see above). One signal at most.
    */
   follow (signal: AbortSignal): void {
-    this.#followed = signal
+    // The listener is made here, not per Deadline: the accept path's deadlines follow nothing.
+    const onAbort = (): void => { this.#controller.abort(signal.reason) }
     if (signal.aborted) {
-      this.#abortWithFollowed()
+      onAbort()
       return
     }
-    signal.addEventListener('abort', this.#abortWithFollowed, { once: true })
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.#unfollow = () => { signal.removeEventListener('abort', onAbort) }
   }
 
   /** Stops the timer and the following; call it on every path once the operation has ended. */
   clear (): void {
     clearTimeout(this.#timer)
-    this.#followed?.removeEventListener('abort', this.#abortWithFollowed)
-    this.#followed = undefined
-  }
-
-  readonly #abortWithFollowed = (): void => {
-    this.#controller.abort(this.#followed?.reason)
+    this.#unfollow?.()
+    this.#unfollow = undefined
   }
 }

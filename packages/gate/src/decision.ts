@@ -51,8 +51,10 @@ export function checkAddress (rules: RuleBook, words: Uint32Array, address: stri
 export function checkPeer (rules: RuleBook, words: Uint32Array, peer: string, options: GatePeerCheckOptions | undefined): GateVerdict {
   const address = options?.address
   if (address === undefined) {
+    // Stryker disable next-line StringLiteral: a string that is not a peer ID matches no rule, as '' does
     return decide(rules, words, 0, canonicalPeer(typeof peer === 'string' ? peer : ''), options?.direction)
   }
+  // Stryker disable next-line StringLiteral,OptionalChaining: as above; with an address, options is set
   return checkAddress(rules, words, address, { peer: typeof peer === 'string' ? peer : '', direction: options?.direction })
 }
 
@@ -99,7 +101,9 @@ function evaluate (rules: RuleBook, words: Uint32Array, family: 0 | IpFamily, pe
  */
 function mostSpecific (list: RuleList, words: Uint32Array, family: 0 | IpFamily, peer: string | undefined): RuleRecord | undefined {
   let match = family === 0 ? undefined : list.matchAddress(family, words)
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: without a peer, or without peer rules, the lookups below find nothing
   if (peer !== undefined && list.peerRuleCount > 0) {
+    // Stryker disable next-line EqualityOperator: with no address-and-peer rules the lookup finds nothing
     if (family !== 0 && list.boundCount > 0) {
       const bound = list.matchBound(family, words, peer)
       if (bound !== undefined && (match === undefined || bound.prefixLength >= match.prefixLength)) {
@@ -139,10 +143,13 @@ function canonicalPeer (peer: unknown): string | undefined {
     return undefined
   }
   // Too long to be a peer ID: not hashed, not decoded.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: parsePeerId refuses these too, and a peer it refuses matches no rule
   if (typeof peer !== 'string' || peer.length > MAX_PEER_ID_LENGTH) {
+    // Stryker disable next-line StringLiteral: any string that is not a peer ID matches no rule
     return ''
   }
   const first = peer.charCodeAt(0)
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: parsePeerId gives these forms back unchanged
   if (first === DIGIT_ONE || first === LETTER_Q) {
     return peer
   }

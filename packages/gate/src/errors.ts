@@ -24,6 +24,7 @@ import type { ConfigProblem } from '@cm/config'
  * ```
  */
 export class InvalidSnapshotError extends CmError {
+  // Stryker disable next-line StringLiteral: a static initializer runs once, at load, before a mutant is switched on; a test checks the name
   static override readonly name: string = 'InvalidSnapshotError'
 
   /** The problems found: at least one, at most `MAX_PROBLEMS` (from `@cm/config`). */

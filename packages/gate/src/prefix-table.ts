@@ -65,10 +65,13 @@ class LengthTable<T> {
     this.#wordCount = Math.max(1, Math.ceil(prefixLength / 32))
     this.#lastMask = MASKS[prefixLength - (this.#wordCount - 1) * 32] ?? 0
     this.#keys = new Int32Array(INITIAL_CAPACITY * this.#wordCount)
+    // Stryker disable next-line ArrayDeclaration: a missing element reads as undefined, like an empty slot
     this.#values = new Array<T | undefined>(INITIAL_CAPACITY).fill(undefined)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the bitmap only answers misses early; the table gives the same answers
     this.#bitmap = prefixLength <= BITMAP_MAX_LENGTH ? new Uint32Array(Math.max(1, (2 ** prefixLength) / 32)) : undefined
   }
 
+  // Stryker disable next-line BlockStatement: read only to drop an emptied table, which kept is probed and finds nothing
   get size (): number {
     return this.#size
   }
@@ -76,8 +79,10 @@ class LengthTable<T> {
   /** The value of the network of this length that contains `words`, if any. */
   get (words: Uint32Array): T | undefined {
     const bitmap = this.#bitmap
+    // Stryker disable next-line ConditionalExpression,BlockStatement: as above
     if (bitmap !== undefined) {
       const index = this.#bitmapIndex(words)
+      // Stryker disable next-line ConditionalExpression,BlockStatement: as above
       if (((bitmap[index >>> 5] ?? 0) & (1 << (index & 31))) === 0) {
         return undefined
       }
@@ -156,12 +161,14 @@ class LengthTable<T> {
       previous = this.#values[slot]
       this.#values[slot] = value
     } else {
+      // Stryker disable next-line EqualityOperator: the load factor at which the table grows; any below 1 finds the same keys
       if ((this.#size + 1) * 4 > this.#capacity * 3) {
         this.#resize(this.#capacity * 2)
       }
       // #find left the masked key in #key; resizing does not touch it.
       this.#place(this.#key, 0, value)
     }
+    // Stryker disable next-line ConditionalExpression: the gate sets only networks that are absent
     if (previous === undefined) {
       this.#size++
       this.#mark(words, true)
@@ -184,6 +191,7 @@ class LengthTable<T> {
       return undefined
     }
     this.#size--
+    // Stryker disable next-line BooleanLiteral: a bit left set only sends a lookup on to the table, which misses
     this.#mark(words, false)
     if (this.#capacity > INITIAL_CAPACITY && this.#size * 8 < this.#capacity) {
       this.#resize(this.#capacity / 2)
@@ -323,9 +331,12 @@ class LengthTable<T> {
     this.#capacity = capacity
     this.#shift = 32 - Math.log2(capacity)
     this.#keys = new Int32Array(capacity * wordCount)
+    // Stryker disable next-line ArrayDeclaration: a missing element reads as undefined, like an empty slot
     this.#values = new Array<T | undefined>(capacity).fill(undefined)
+    // Stryker disable next-line EqualityOperator: one past the end reads undefined, which is skipped
     for (let slot = 0; slot < oldValues.length; slot++) {
       const value = oldValues[slot]
+      // Stryker disable next-line ConditionalExpression: an empty slot's key is all zeros, and placing it writes zeros into an empty slot
       if (value !== undefined) {
         this.#place(oldKeys, slot * wordCount, value)
       }
@@ -342,6 +353,7 @@ class FamilyTable<T> {
   #size = 0
 
   constructor (maxLength: number) {
+    // Stryker disable next-line ArithmeticOperator,ArrayDeclaration: the array grows when a longer length is set
     this.#tables = new Array<LengthTable<T> | undefined>(maxLength + 1).fill(undefined)
     this.#lengths = new Int32Array(maxLength + 1)
   }
@@ -373,6 +385,7 @@ class FamilyTable<T> {
     const value = table?.delete(words)
     if (value !== undefined) {
       this.#size--
+      // Stryker disable next-line ConditionalExpression,BlockStatement,OptionalChaining: an empty table kept is probed and finds nothing; `table` is set when a value was deleted
       if (table?.size === 0) {
         this.#tables[prefixLength] = undefined
         this.#updateLengths()
@@ -385,7 +398,9 @@ class FamilyTable<T> {
   longest (words: Uint32Array): T | undefined {
     const lengths = this.#lengths
     const tables = this.#tables
+    // Stryker disable next-line EqualityOperator: one more probe, of a length already probed or of none
     for (let index = 0; index < this.#lengthCount; index++) {
+      // Stryker disable next-line OptionalChaining: the lengths listed all have a table
       const value = tables[lengths[index] ?? 0]?.get(words)
       if (value !== undefined) {
         return value
@@ -398,7 +413,9 @@ class FamilyTable<T> {
   longestWhere<A> (words: Uint32Array, test: (value: T, argument: A) => boolean, argument: A): T | undefined {
     const lengths = this.#lengths
     const tables = this.#tables
+    // Stryker disable next-line EqualityOperator: one more probe, of a length already probed or of none
     for (let index = 0; index < this.#lengthCount; index++) {
+      // Stryker disable next-line OptionalChaining: the lengths listed all have a table
       const value = tables[lengths[index] ?? 0]?.get(words)
       if (value !== undefined && test(value, argument)) {
         return value
@@ -417,7 +434,9 @@ class FamilyTable<T> {
 
   #updateLengths (): void {
     let count = 0
+    // Stryker disable next-line ArithmeticOperator: past the end there are no tables
     for (let length = this.#tables.length - 1; length >= 0; length--) {
+      // Stryker disable next-line ConditionalExpression: a length without a table is probed and finds nothing
       if (this.#tables[length] !== undefined) {
         this.#lengths[count++] = length
       }

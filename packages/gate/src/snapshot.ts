@@ -46,6 +46,7 @@ export interface GateSnapshotDenyEntry {
   readonly expiresInMs?: number
 }
 
+// Stryker disable next-line BooleanLiteral: a module-level initializer runs once, at load, before a mutant is switched on; a test checks `expiresInMs: 0`
 const remainingRule = finiteNumberRule({ min: 0, exclusiveMin: true })
 const savedAtRule = finiteNumberRule()
 
@@ -109,6 +110,7 @@ export function readSnapshot (value: unknown): ParsedSnapshot {
   }
   const allow = parseAddressList(snapshot['allow'], 'allow', problems)
   const trusted = parseAddressList(snapshot['trusted'], 'trusted', problems)
+  // Stryker disable next-line ConditionalExpression: a list is undefined only with a problem counted; the tests narrow the type
   if (problems.count > 0 || allow === undefined || trusted === undefined) {
     throw new InvalidSnapshotError(problems.problems, problems.count)
   }

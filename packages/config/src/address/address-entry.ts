@@ -253,7 +253,9 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
     return failure(`/${first.name} names are not resolved; give an /ip4 or /ip6 address`)
   }
   const last = components[components.length - 1]
+  // Stryker disable next-line OptionalChaining: the empty multiaddr was refused above, so there is a last component
   const peerText = last?.code === CODE_P2P ? last.value : undefined
+  // Stryker disable next-line ConditionalExpression: parsePeerId() gives undefined for undefined too
   const peerId = peerText === undefined ? undefined : parsePeerId(peerText)
   if (peerText !== undefined && peerId === undefined) {
     return failure(`${quoteInput(peerText)} is not a valid peer ID`)
@@ -269,8 +271,10 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
   if (ipComponent === undefined || (ipComponent.code !== CODE_IP4 && ipComponent.code !== CODE_IP6) || (index === 1 && ipComponent.code !== CODE_IP6)) {
     return failure('a multiaddr entry must start with /ip4, /ip6 or /p2p (optionally /ip6zone before /ip6)')
   }
+  // Stryker disable next-line StringLiteral: an /ip4 or /ip6 component always has a value
   const ipText = ipComponent.value ?? ''
   const ip = parseIp(ipText)
+  // Stryker disable next-line ConditionalExpression,BlockStatement: multiaddr() has already refused /ip4 and /ip6 values that are not addresses; kept in case it stops
   if (ip === undefined) {
     return failure(explainNonAddress(ipText))
   }
@@ -279,6 +283,7 @@ function parseMultiaddrEntry (input: string): AddressEntryResult {
   const cidrComponent = components[index]
   if (cidrComponent?.code === CODE_IPCIDR) {
     const max = prefixLength
+    // Stryker disable next-line StringLiteral: an /ipcidr component always has a value
     const value = cidrComponent.value ?? ''
     if (!/^(0|[1-9][0-9]{0,2})$/.test(value) || Number(value) > max) {
       return failure(`the /ipcidr prefix length must be an integer from 0 to ${max}, got ${quoteInput(value)}`)
@@ -338,11 +343,13 @@ export interface MultiaddrTarget {
  * ```
  */
 export function readMultiaddr (address: Multiaddr | string): MultiaddrTarget | undefined {
+  // Stryker disable next-line ConditionalExpression: a Multiaddr object has no length, so the cap reads only strings either way
   if (typeof address === 'string' && address.length > MAX_MULTIADDR_LENGTH) {
     return undefined
   }
   let components
   try {
+    // Stryker disable next-line ConditionalExpression: multiaddr() of a Multiaddr has the same components
     components = (typeof address === 'string' ? multiaddr(address) : address).getComponents()
   } catch {
     return undefined
@@ -355,6 +362,7 @@ export function readMultiaddr (address: Multiaddr | string): MultiaddrTarget | u
   }
   const last = components[components.length - 1]
   const peerText = last?.code === CODE_P2P ? last.value : undefined
+  // Stryker disable next-line ConditionalExpression: parsePeerId() gives undefined for undefined too
   const peerId = peerText === undefined ? undefined : parsePeerId(peerText) ?? peerText
   let first = components[0]
   if (first?.code === CODE_IP6ZONE) {

@@ -75,13 +75,16 @@ export function parseIpInto (text: string, out: Uint32Array): 0 | IpFamily {
   // The family shows in the first five characters: an IPv6 address has a ':' there (groups
   // have at most four digits), an IPv4 address a '.' and no ':' anywhere. Anything else is
   // refused by the parser it is handed to.
+  // Stryker disable next-line MethodExpression: a group has at most four digits, so text whose first ':' comes later fails either parser
   const scan = Math.min(text.length, 5)
+  // Stryker disable next-line EqualityOperator: as above, a ':' at index 5 ends a five-digit group that either parser refuses
   for (let index = 0; index < scan; index++) {
     const code = text.charCodeAt(index)
     if (code === COLON) {
       const length = zoneStart(text)
       return length === 0 ? 0 : parseIpv6(text, length, out)
     }
+    // Stryker disable next-line ConditionalExpression,BlockStatement: text with a '.' before its first ':' fails the IPv6 parser too (a dotted quad needs six groups or '::' before it)
     if (code === DOT) {
       break
     }
@@ -120,6 +123,7 @@ export function parseIp (text: string): IpAddress | undefined {
   const words = family === 4 ? [out[0] ?? 0] : Array.from(out)
   const zoneIndex = zoneStart(text)
   const address: IpAddress = { family, words, text: formatIp(family, words) }
+  // Stryker disable next-line ConditionalExpression: static (it also runs at load, where Stryker's vitest runner cannot switch a mutant on); the tests kill it when it is written in by hand
   if (family === 6 && zoneIndex < text.length) {
     return { ...address, zone: text.slice(zoneIndex + 1) }
   }
@@ -147,6 +151,7 @@ export function formatIp (family: IpFamily, words: ArrayLike<number>): string {
     return `${value >>> 24}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`
   }
   const groups: number[] = []
+  // Stryker disable next-line EqualityOperator: a fifth word would add groups past the eight that are printed
   for (let index = 0; index < 4; index++) {
     const word = words[index] ?? 0
     groups.push(word >>> 16, word & 0xffff)
@@ -154,12 +159,14 @@ export function formatIp (family: IpFamily, words: ArrayLike<number>): string {
   // Find the longest run of zero groups (the first one on a tie), of length 2 or more.
   let bestStart = -1
   let bestLength = 1
+  // Stryker disable next-line EqualityOperator: groups[8] is undefined, not 0, so the loop ends there either way
   for (let start = 0; start < 8;) {
     if (groups[start] !== 0) {
       start++
       continue
     }
     let end = start
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: groups[8] is undefined, not 0, so the run ends there either way
     while (end < 8 && groups[end] === 0) {
       end++
     }
@@ -193,6 +200,7 @@ export function formatIp (family: IpFamily, words: ArrayLike<number>): string {
 export function maskIp<T extends number[] | Uint32Array> (words: T, prefixLength: number): T {
   for (let index = 0; index < words.length; index++) {
     const bits = prefixLength - index * 32
+    // Stryker disable next-line EqualityOperator: at exactly 32 bits the mask keeps the whole word
     if (bits >= 32) {
       continue
     }
@@ -238,12 +246,13 @@ function parseIpv4 (text: string, start: number, end: number): number {
       position++
     }
     const digits = position - partStart
-    if (digits === 0 || digits > 3 || part > 255 || (digits > 1 && text.charCodeAt(partStart) === 48)) {
+    if (digits === 0 || part > 255 || (digits > 1 && text.charCodeAt(partStart) === 48)) {
       return -1
     }
     value = value * 256 + part
     parts++
     if (parts < 4) {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: static (it also runs at load, where Stryker's vitest runner cannot switch a mutant on); the tests kill it when it is written in by hand
       if (position >= end || text.charCodeAt(position) !== DOT) {
         return -1
       }
@@ -265,7 +274,7 @@ for (let code = 65; code <= 70; code++) HEX_VALUES[code] = code - 55
 
 /** The value of a hexadecimal digit, or -1. */
 function hexValue (code: number): number {
-  return code < 128 ? HEX_VALUES[code] ?? -1 : -1
+  return HEX_VALUES[code] ?? -1 // undefined past the table: every code of 128 or more
 }
 
 const groupsScratch = new Uint16Array(8)
@@ -282,12 +291,15 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
     }
     gap = 0
     position = 2
+    // Stryker disable next-line ConditionalExpression,BlockStatement: the general path below writes the same eight zero groups
     if (position === end) {
       groups.fill(0)
       return finishIpv6(groups, out)
     }
   }
+  // Stryker disable next-line EqualityOperator: the body breaks at the end, so the test never sees position === end
   while (position < end) {
+    // Stryker disable next-line ConditionalExpression,BlockStatement: a ninth group is refused by the count checks after the loop
     if (count === 8) {
       return 0
     }
@@ -297,6 +309,7 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
     let digit = hexValue(code)
     while (digit >= 0) {
       value = (value << 4) | digit
+      // Stryker disable next-line BlockStatement: past the end charCodeAt gives NaN, not a digit, and the loop ends by itself
       if (++position === end) {
         break
       }
@@ -304,8 +317,9 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
       digit = hexValue(code)
     }
     const digits = position - groupStart
-    if (position < end && code === DOT) {
-      // An embedded dotted quad: the last 32 bits.
+    if (code === DOT) {
+      // An embedded dotted quad: the last 32 bits. (A group that ran to the end ended on a digit.)
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: refuses early what the count checks after the loop refuse
       if (count > 6 || (gap === -1 && count !== 6)) {
         return 0
       }
@@ -328,12 +342,13 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
       return 0
     }
     position++
-    if (position < end && text.charCodeAt(position) === COLON) {
+    if (text.charCodeAt(position) === COLON) { // NaN past the end
       if (gap !== -1) {
         return 0 // a second '::'
       }
       gap = count
       position++
+      // Stryker disable next-line ConditionalExpression,BlockStatement: the loop's own test ends it at the end
       if (position === end) {
         break
       }
@@ -350,6 +365,7 @@ function parseIpv6 (text: string, end: number, out: Uint32Array): 0 | IpFamily {
       return 0 // '::' must stand for at least one group
     }
     const shift = 8 - count
+    // Stryker disable next-line ArithmeticOperator: from count + 1 the copies land at groups 8 and 9, past the eight there are
     for (let index = count - 1; index >= gap; index--) {
       groups[index + shift] = groups[index] ?? 0
     }

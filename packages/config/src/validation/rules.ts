@@ -61,6 +61,7 @@ function numberRule (kind: string, bounds: NumberBounds, integer: boolean): Opti
   return {
     expected,
     check (value, path, problems): value is number {
+      // Stryker disable next-line ConditionalExpression: Number.isFinite() is false for every non-number (it does not coerce)
       const ok = typeof value === 'number' &&
         Number.isFinite(value) &&
         (!integer || Number.isInteger(value)) &&
@@ -141,6 +142,7 @@ export function oneOfRule<T extends string> (values: readonly T[]): OptionRule<T
   return {
     expected,
     check (value, path, problems): value is T {
+      // Stryker disable next-line ConditionalExpression: includes() finds no non-string among the strings
       const ok = typeof value === 'string' && (values as readonly string[]).includes(value)
       if (!ok) {
         problems.add(path, expected, value)
@@ -161,6 +163,7 @@ export function oneOfRule<T extends string> (values: readonly T[]): OptionRule<T
  * ```
  */
 export const booleanRule: OptionRule<boolean> = {
+  // Stryker disable next-line StringLiteral: a module-level initializer runs once, at load, before any mutant is active (a test checks it)
   expected: 'a boolean',
   check (value, path, problems): value is boolean {
     const ok = typeof value === 'boolean'
@@ -182,8 +185,10 @@ export const booleanRule: OptionRule<boolean> = {
  * ```
  */
 export const clockRule: OptionRule<Clock> = {
+  // Stryker disable next-line StringLiteral: a module-level initializer runs once, at load, before any mutant is active (a test checks it)
   expected: 'a clock (an object with a now() method)',
   check (value, path, problems): value is Clock {
+    // Stryker disable next-line ConditionalExpression: a primitive has no now() function of its own
     const ok = (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { now?: unknown }).now === 'function'
     if (!ok) {
       problems.add(path, 'a clock (an object with a now() method)', value)

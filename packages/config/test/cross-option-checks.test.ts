@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { changedOptions, InvalidConfigError, resolveConfig, updateConfig } from '../src/index.ts'
-import type { ConfigProblem, ConnectionConfigInit } from '../src/index.ts'
+import { changedOptions, resolveConfig, updateConfig } from '../src/index.ts'
+import type { ConfigProblem } from '../src/index.ts'
+import { refusal } from './refusal.ts'
 
-function problemsOf (init: unknown): ConfigProblem[] {
-  try {
-    resolveConfig(init as ConnectionConfigInit)
-  } catch (error) {
-    if (InvalidConfigError.isInstance(error)) return [...error.problems]
-    throw error
-  }
-  throw new Error('expected resolveConfig to refuse the options')
-}
+const problemsOf = (init: unknown): readonly ConfigProblem[] => refusal(init).problems
 
 const shape = (problem: ConfigProblem): Omit<ConfigProblem, 'message'> => ({ path: problem.path, expected: problem.expected, received: problem.received })
 

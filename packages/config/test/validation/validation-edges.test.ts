@@ -14,17 +14,8 @@ import {
   problemsMessage,
   resolveOptions
 } from '../../src/validation/index.ts'
-import type { ConfigProblem, ConnectionConfigInit } from '../../src/index.ts'
-
-function refusal (init: unknown): InvalidConfigError {
-  try {
-    resolveConfig(init as ConnectionConfigInit)
-  } catch (error) {
-    if (InvalidConfigError.isInstance(error)) return error
-    throw error
-  }
-  throw new Error('expected resolveConfig to refuse the options')
-}
+import type { ConfigProblem } from '../../src/index.ts'
+import { refusal } from '../refusal.ts'
 
 const problem = (index: number): ConfigProblem => ({ path: `p${index}`, expected: 'x', received: 'y', message: `problem ${index}` })
 

@@ -31,9 +31,8 @@ export class SlotLists {
     }
     this.#previous[slot] = 0
     this.#next[slot] = head
-    if (head !== 0) {
-      this.#previous[head] = slot
-    }
+    // Slot 0 is 'none': its links may be written, and are never read.
+    this.#previous[head] = slot
     return slot
   }
 
@@ -45,9 +44,7 @@ export class SlotLists {
   remove (head: number, slot: number): number {
     const previous = this.#previous[slot] ?? 0
     const next = this.#next[slot] ?? 0
-    if (next !== 0) {
-      this.#previous[next] = previous
-    }
+    this.#previous[next] = previous
     this.#previous[slot] = 0
     this.#next[slot] = 0
     if (previous === 0) {
@@ -59,7 +56,8 @@ export class SlotLists {
 
   /** The ID slot after `slot` in its list; 0 at the tail, and for a slot never pushed. */
   next (slot: number): number {
-    return slot < this.#next.length ? this.#next[slot] ?? 0 : 0
+    // Past the end, an Int32Array reads undefined.
+    return this.#next[slot] ?? 0
   }
 
   /** Makes room for `slot` and those before it, by doubling at least. */

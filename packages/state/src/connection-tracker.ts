@@ -420,7 +420,8 @@ export class ConnectionTracker<Metadata = unknown> {
    */
   tag (id: number, name: string, value: number): void {
     checkNonEmpty('name', name)
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
+    // Number.isFinite() is false for anything but a finite number: no typeof test needed.
+    if (!Number.isFinite(value)) {
       throw new InvalidArgumentError('value', 'a finite number', value)
     }
     const entry = this.#updatable(id, 'tag')

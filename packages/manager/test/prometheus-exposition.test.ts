@@ -1,6 +1,5 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import type { ConnectionManager } from '../src/manager.ts'
 import type { ManagerMetrics } from '../src/metrics.ts'
 import { registerPrometheusMetrics } from '../src/prometheus.ts'
 
@@ -98,7 +97,7 @@ x_gate_rules{list="trusted"} 40
 describe('registerPrometheusMetrics() - the exposition', () => {
   it('exports every figure under its name, help text and labels, and the same again at the next scrape', async () => {
     const registry = new Registry()
-    const manager = { metrics: () => FIGURES } as unknown as ConnectionManager<never>
+    const manager = { metrics: () => FIGURES } as unknown as Parameters<typeof registerPrometheusMetrics>[0]
     const metrics = registerPrometheusMetrics(manager, { registry, prefix: 'x_' })
     expect(Object.keys(metrics)).toEqual(['connections', 'opened', 'refused', 'pruned', 'pendingInbound', 'pendingEvicted', 'dialQueue', 'dialQueueRefused', 'dialFailures', 'reconnects', 'closeTimeouts', 'rateLimitKeys', 'gateRules'])
     expect(await registry.metrics()).toBe(EXPOSITION)

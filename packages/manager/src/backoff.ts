@@ -31,6 +31,7 @@ export interface BackoffOptions {
  */
 export function backoffDelay (attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
   const exact = Math.min(options.maxDelay, options.interval * options.factor ** (attempt - 1))
+  // Stryker disable next-line ConditionalExpression,BlockStatement: a fast path; with jitter 0 the general case gives exact × (1 - 0) = exact
   if (options.jitter === 0) {
     return exact
   }

@@ -48,6 +48,7 @@ export class Deadline {
       onAbort()
       return
     }
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires 'abort' at most once, and clear() removes the listener anyway
     signal.addEventListener('abort', onAbort, { once: true })
     this.#unfollow = () => { signal.removeEventListener('abort', onAbort) }
   }

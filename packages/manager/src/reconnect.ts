@@ -114,10 +114,8 @@ export class Reconnector {
   }
 
   #cancel (pending: PendingRedial): void {
-    if (pending.timer !== undefined) {
-      clearTimeout(pending.timer)
-      pending.timer = undefined
-    }
+    clearTimeout(pending.timer) // a no-op when the redial is already in flight
+    pending.timer = undefined
     pending.controller.abort(new ManagerStoppedError())
     this.#pending.delete(pending)
   }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createConnectionManager } from '../src/manager.ts'
 import { MemoryTransport } from './helpers/memory-transport.ts'
 import type { ConnectionManager } from '../src/manager.ts'
-import type { ManagedConnection } from '../src/types.ts'
+import type { ConnectionManagerInit, ManagedConnection } from '../src/types.ts'
 import type { MemoryConnection } from './helpers/memory-transport.ts'
 import type { ConnectionConfigInit } from '@cm/config'
 
@@ -12,10 +12,10 @@ afterEach(async () => {
   vi.useRealTimers()
 })
 
-async function started (config: ConnectionConfigInit): Promise<{ manager: ConnectionManager<MemoryConnection>, transport: MemoryTransport, opened: Array<ManagedConnection<MemoryConnection>> }> {
+async function started (config: ConnectionConfigInit, init: Partial<ConnectionManagerInit<MemoryConnection>> = {}): Promise<{ manager: ConnectionManager<MemoryConnection>, transport: MemoryTransport, opened: Array<ManagedConnection<MemoryConnection>> }> {
   const transport = new MemoryTransport()
   const opened: Array<ManagedConnection<MemoryConnection>> = []
-  const manager = createConnectionManager({ transport, config: { maxConnectionsPerPeer: 1, ...config }, onConnection: connection => { opened.push(connection) } })
+  const manager = createConnectionManager({ transport, config: { maxConnectionsPerPeer: 1, ...config }, onConnection: connection => { opened.push(connection) }, ...init })
   managers.push(manager)
   await manager.start()
   await manager.listen('/ip4/127.0.0.1/tcp/4001')
@@ -53,20 +53,12 @@ describe('pruning candidates', () => {
   })
 
   it('pending connections are not candidates', async () => {
-    const transport = new MemoryTransport()
-    const opened: Array<ManagedConnection<MemoryConnection>> = []
-    const manager = createConnectionManager({
-      transport,
-      config: { maxConnections: 10, maxConnectionsPerPeer: 1 },
-      onConnection: connection => { opened.push(connection) },
+    const { manager, transport, opened } = await started({ maxConnections: 10 }, {
       upgrade: async (raw, { signal }) => {
         if (raw.remote.ip !== '192.0.2.1') return
         await new Promise<void>((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })
       }
     })
-    managers.push(manager)
-    await manager.start()
-    await manager.listen('/ip4/127.0.0.1/tcp/4001')
     transport.inject('192.0.2.1')
     transport.inject('192.0.2.2')
     transport.inject('192.0.2.3')
@@ -120,5 +112,31 @@ describe('pruning candidates', () => {
     manager.updateConfig({ maxConnections: 1 })
     await vi.advanceTimersByTimeAsync(0)
     expect(openIps(manager)).toEqual(['192.0.2.1'])
+  })
+
+  it('a record added straight to the tracker does not stop a pruning pass', async () => {
+    const { manager, transport } = await started({ maxConnections: 10 })
+    transport.inject('192.0.2.1')
+    transport.inject('192.0.2.2')
+    await flush()
+    const foreign = manager.connections.add({ direction: 'inbound', remoteAddress: '/ip4/203.0.113.1/tcp/1' })
+    manager.connections.open(foreign.id)
+    manager.connections.tag(foreign.id, 'a', 100)
+    manager.updateConfig({ maxConnections: 1 })
+    await flush()
+    expect(openIps(manager)).toEqual(['203.0.113.1'])
+  })
+
+  it('a custom strategy sees no peer field on a candidate whose peer is unknown', async () => {
+    const seen: boolean[] = []
+    const { transport } = await started({ maxConnections: 10, pruneHighWatermark: 2, pruneLowWatermark: 1 }, {
+      pruneStrategy: { score: candidate => { seen.push(Object.hasOwn(candidate, 'peer')); return 0 } }
+    })
+    transport.inject('192.0.2.1')
+    transport.inject('192.0.2.2')
+    transport.inject('192.0.2.3')
+    await flush()
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.filter(hasPeer => hasPeer)).toEqual([])
   })
 })

@@ -36,6 +36,7 @@ export interface AdmissionObserver {
   (remote: RemoteAddress, trusted: boolean): void
 }
 
+// Stryker disable next-line StringLiteral: a module-level initializer runs once, at load, before any mutant is active; test/admission-edges.test.ts checks it
 const OBSERVER_RULE = functionRule<AdmissionObserver>('a function (remote, trusted) => void')
 
 /**
@@ -82,6 +83,7 @@ export class AdmissionObservers {
   #compose (): void {
     const observers = this.#observers
     const report = this.#report
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: fast path; the accept path catches and reports an observer's error as the wrapper does (`true` is killed by the tests, hidden by this comment)
     if (observers.length <= 1) {
       // The common case: the observer itself, no wrapper (the caller catches).
       this.notify = observers[0]

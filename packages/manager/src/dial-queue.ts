@@ -208,7 +208,9 @@ export class DialQueue<T> {
           this.#byKey.set(key, existing)
         }
       }
-      if (existing.state === 'queued' && priority > existing.priority) {
+      // Stryker disable next-line EqualityOperator: at the same priority a job keeps its place (same sequence), so re-queueing changes nothing
+      const raised = priority > existing.priority
+      if (existing.state === 'queued' && raised) {
         this.#enqueue(existing, priority)
       }
       return await this.#addRecipient(existing, options.signal)
@@ -256,8 +258,8 @@ export class DialQueue<T> {
   #find (keys: readonly string[]): Job<T> | undefined {
     for (const key of keys) {
       const job = this.#byKey.get(key)
-      if (job !== undefined && job.state !== 'done') {
-        return job
+      if (job !== undefined) {
+        return job // #finish unmaps every key of a finished job
       }
     }
     return undefined
@@ -278,10 +280,12 @@ export class DialQueue<T> {
         signal,
         onAbort: () => {
           this.#dropRecipient(job, recipient)
+          // Stryker disable next-line OptionalChaining: onAbort is only registered on a signal
           reject(signal?.reason)
         }
       }
       job.recipients.add(recipient)
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: onAbort removes itself (via #dropRecipient), so `once` changes nothing
       signal?.addEventListener('abort', recipient.onAbort, { once: true })
     })
   }
@@ -297,18 +301,18 @@ export class DialQueue<T> {
       this.#queued--
       this.#finish(job)
       this.#pump()
-    } else if (job.state === 'running') {
+    } else { // running: a finished job has no recipients left to drop
       job.controller.abort(recipient.signal?.reason)
     }
   }
 
   #finish (job: Job<T>): void {
+    // Stryker disable next-line StringLiteral: nothing compares with 'done'; any state other than queued or running reads the same
     job.state = 'done'
     job.entry = undefined
+    // every key of a job maps to it: a job takes only keys no other job holds
     for (const key of job.keys) {
-      if (this.#byKey.get(key) === job) {
-        this.#byKey.delete(key)
-      }
+      this.#byKey.delete(key)
     }
   }
 
@@ -318,8 +322,8 @@ export class DialQueue<T> {
       if (entry === undefined) {
         return
       }
-      if (entry.job.entry !== entry || entry.job.state !== 'queued') {
-        continue // stale: re-prioritised, cancelled or already started
+      if (entry.job.entry !== entry) {
+        continue // stale: re-prioritised, cancelled or already started (each clears or replaces job.entry)
       }
       this.#start(entry.job)
     }

@@ -11,6 +11,7 @@ import { CmError } from '@cm/config'
  * ```
  */
 export class NotStartedError extends CmError {
+  // Stryker disable next-line StringLiteral: a static initializer runs once, at load, before any mutant is active; test/errors-messages.test.ts checks it
   static override readonly name: string = 'NotStartedError'
 
   /** What was asked. */
@@ -39,6 +40,7 @@ export class NotStartedError extends CmError {
  * ```
  */
 export class DialDeniedError extends CmError {
+  // Stryker disable next-line StringLiteral: a static initializer runs once, at load, before any mutant is active; test/errors-messages.test.ts checks it
   static override readonly name: string = 'DialDeniedError'
 
   /** The address dialled. */
@@ -74,6 +76,7 @@ export class DialDeniedError extends CmError {
  * ```
  */
 export class DialTimeoutError extends CmError {
+  // Stryker disable next-line StringLiteral: a static initializer runs once, at load, before any mutant is active; test/errors-messages.test.ts checks it
   static override readonly name: string = 'DialTimeoutError'
 
   /** The address dialled. */
@@ -106,6 +109,7 @@ export class DialTimeoutError extends CmError {
  * ```
  */
 export class ConnectionRefusedError extends CmError {
+  // Stryker disable next-line StringLiteral: a static initializer runs once, at load, before any mutant is active; test/errors-messages.test.ts checks it
   static override readonly name: string = 'ConnectionRefusedError'
 
   /** The address dialled. */

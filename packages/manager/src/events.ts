@@ -22,6 +22,7 @@ export type RefusalReason =
 
 /** Every refusal reason, in check order. */
 export const REFUSAL_REASONS: readonly RefusalReason[] = Object.freeze([
+  // Stryker disable next-line StringLiteral: a module-level initializer runs once, at load, before any mutant is active; test/admission-edges.test.ts checks it
   'deny-list', 'not-allow-listed', 'invalid-address', 'rate-limit', 'pending-limit', 'max-connections', 'peer-denied', 'not-started'
 ])
 

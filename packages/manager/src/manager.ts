@@ -26,7 +26,7 @@ import type { AcceptResult, ConnectionManagerInit, DialOptions, ManagedConnectio
 import type { Clock, ConnectionConfig, ConnectionConfigInit } from '@cm/config'
 import type { ListenerErrorHandler } from '@cm/config/events'
 import type { DefaultGate, GateVerdict } from '@cm/gate'
-import type { PruneReason, ProtectionRegistry } from '@cm/pruner'
+import type { PruneCandidate, PruneReason, PruneStrategy, ProtectionRegistry } from '@cm/pruner'
 import type { RateLimiter } from '@cm/rate-limit'
 import type { CloseReason, ConnectionRecord, ConnectionState, ConnectionTracker } from '@cm/state'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -77,6 +77,8 @@ export class ConnectionManager<Raw> {
   #config: ConnectionConfig
   #limiter: RateLimiter
   readonly #pruner: Pruner<Candidate>
+  /** The custom pruning order given at creation: it wins over `pruneStrategy`, also after updateConfig(). */
+  readonly #pruneStrategy: PruneStrategy<PruneCandidate> | undefined
   readonly #dialQueue: DialQueue<ManagedConnection<Raw>>
   readonly #entries = new Map<number, Entry<Raw>>()
   readonly #listeners = new Set<Listener>()
@@ -113,10 +115,11 @@ export class ConnectionManager<Raw> {
     })
     this.gate = createGate({ ...gateOptionsFrom(config), clock: this.#clock })
     this.#limiter = this.#createLimiter(config)
+    this.#pruneStrategy = init.pruneStrategy
     this.#pruner = new Pruner<Candidate>({
       config,
       clock: this.#clock,
-      ...(init.pruneStrategy === undefined ? {} : { strategy: init.pruneStrategy }),
+      ...(this.#pruneStrategy === undefined ? {} : { strategy: this.#pruneStrategy }),
       connections: peer => pruneCandidates(this.connections, this.#entries, peer),
       close: async (victim, context) => await this.#closeVictim(victim, context.reason)
     })
@@ -488,7 +491,8 @@ export class ConnectionManager<Raw> {
       this.#limiter = this.#createLimiter(next)
     }
     this.#dialQueue.setLimits({ maxParallelDials: next.maxParallelDials, maxDialQueueLength: next.maxDialQueueLength })
-    this.#pruner.updateConfig(next)
+    // The pruner drops a custom strategy when given pruneStrategy alone: give it back.
+    this.#pruner.updateConfig(this.#pruneStrategy === undefined ? next : { ...next, strategy: this.#pruneStrategy })
     this.events.safeDispatchEvent('config:change', { detail: { config: next, changed } })
     if (this.#closeDenied && narrowsGate(changed)) {
       this.#closeNowDenied()

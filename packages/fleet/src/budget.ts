@@ -4,6 +4,8 @@ import type { ResolvedBudget, ResolvedTier } from './options.ts'
 /** One budget key (a host or a tier's prefix) in the current window, on this node. */
 interface KeyState {
   readonly tier: number
+  /** Its key in the table that holds it (see {@link BudgetCounter}). */
+  readonly key: number | string
   /** The canonical text of the key's range (`203.0.113.7`, `2001:db8:1:2::/64`). */
   readonly text: string
   /** The window this state belongs to. */
@@ -27,10 +29,13 @@ export interface ReportLine {
   readonly count: number
 }
 
+/** A key to refuse locally, with the time (budget clock) until which. */
+interface Hold { readonly text: string, readonly tier: string, readonly until: number }
+
 /** What the budget asks of the gates after an attempt or a reply. */
 export interface HoldChange {
-  /** Keys to refuse locally, with the time (budget clock) until which. */
-  readonly hold: ReadonlyArray<{ readonly text: string, readonly tier: string, readonly until: number }>
+  /** Keys to refuse locally, with the time (budget clock) until which; a later entry for the same key replaces an earlier one. */
+  readonly hold: readonly Hold[]
   /** Keys to refuse no longer. */
   readonly release: readonly string[]
 }
@@ -73,7 +78,26 @@ export class BudgetCounter {
   readonly #tiers: readonly ResolvedTier[]
   readonly #maxKeys: number
   readonly #holdMs: number
-  readonly #keys = new Map<string, KeyState>()
+  /**
+   * IPv4 keys, one map per tier, by the masked address as an int32: a small integer to V8
+   * on 64-bit Node, so a lookup on the accept path hashes no string and follows no pointer
+   * to compare keys. The host tier of a busy node holds thousands of keys, mostly out of
+   * the CPU's caches.
+   */
+  readonly #v4: Array<Map<number, KeyState>>
+  /** IPv6 keys, one map per tier, by their text. */
+  readonly #v6: Array<Map<string, KeyState>>
+  /** Every table, for the passes over all keys. */
+  readonly #tables: Array<Map<number | string, KeyState>>
+  #size = 0
+  /** The key each line of a report was taken from, for its reply. */
+  readonly #reported = new WeakMap<ReportLine, KeyState>()
+  /**
+   * The states holding each held text. Two tiers of the same prefix length count the same
+   * text apart, but the gate holds a text once: until the latest of its holders' times,
+   * and released when the last one lets go.
+   */
+  readonly #holding = new Map<string, Set<KeyState>>()
   readonly #words = new Uint32Array(4)
   readonly #scratch = new Uint32Array(4)
   #nodes = 1
@@ -90,6 +114,9 @@ export class BudgetCounter {
     this.#tiers = budget.tiers
     this.#maxKeys = budget.maxKeys
     this.#holdMs = holdMs
+    this.#v4 = budget.tiers.map(() => new Map<number, KeyState>())
+    this.#v6 = budget.tiers.map(() => new Map<string, KeyState>())
+    this.#tables = [...this.#v4, ...this.#v6] as Array<Map<number | string, KeyState>>
   }
 
   /** The number of live nodes: the largest count of the last 20 replies (at least 1). */
@@ -99,12 +126,12 @@ export class BudgetCounter {
 
   /** The number of keys counted. */
   get size (): number {
-    return this.#keys.size
+    return this.#size
   }
 
   /** The keys held now. */
   held (): string[] {
-    return [...this.#keys.values()].filter(state => state.heldUntil > 0).map(state => state.text)
+    return [...this.#holding.keys()]
   }
 
   /**
@@ -120,28 +147,31 @@ export class BudgetCounter {
     const tiers = this.#tiers
     for (let index = 0; index < tiers.length; index++) {
       const tier = tiers[index] as ResolvedTier
-      // A dotted IPv4 address that parsed is already canonical: the host key itself.
-      const text = family === 4 && tier.ipv4PrefixLength === 32 && ip.charCodeAt(0) !== COLON ? ip : this.#keyText(family, tier)
       const window = Math.floor(now / tier.windowMs)
-      let state = this.#keys.get(text)
+      const table = (family === 4 ? this.#v4[index] : this.#v6[index]) as Map<number | string, KeyState>
+      const key = family === 4 ? maskV4(this.#words[0] as number, tier.ipv4PrefixLength) : this.#keyText(6, tier)
+      let state = table.get(key)
       if (state === undefined) {
-        if (this.#keys.size >= this.#maxKeys) {
+        if (this.#size >= this.#maxKeys) {
           this.untracked++
           continue
         }
-        state = { tier: index, text, window, known: 0, pending: 0, inFlight: 0, heldUntil: 0 }
-        this.#keys.set(text, state)
+        // A dotted IPv4 address that parsed is already canonical: the host key's text itself.
+        const text = typeof key === 'string' ? key : tier.ipv4PrefixLength === 32 && ip.charCodeAt(0) !== COLON ? ip : this.#keyText(4, tier)
+        state = { tier: index, key, text, window, known: 0, pending: 0, inFlight: 0, heldUntil: 0 }
+        table.set(key, state)
+        this.#size++
       } else if (state.window !== window) {
         state.window = window
         state.known = 0
         state.inFlight = 0
         state.pending = 0
-        state.heldUntil = 0
+        // The gate's hold lapses by itself: it ended with the past window at the latest.
+        if (state.heldUntil > 0) this.#unhold(state)
       }
       state.pending++
       if (state.heldUntil <= now && state.known + this.#nodes * (state.pending + state.inFlight) >= tier.limit) {
-        const hold = { text, tier: tier.name, until: Math.min(now + this.#holdMs, (window + 1) * tier.windowMs) }
-        state.heldUntil = hold.until
+        const hold = this.#hold(state, tier, Math.min(now + this.#holdMs, (window + 1) * tier.windowMs))
         change = change === NO_CHANGE ? { hold: [hold], release: [] } : { hold: [...change.hold, hold], release: [] }
       }
     }
@@ -154,11 +184,15 @@ export class BudgetCounter {
    */
   takeReport (): ReportLine[] {
     const lines: ReportLine[] = []
-    for (const state of this.#keys.values()) {
-      if (state.pending > 0 && this.#reportable(state)) {
-        lines.push({ tier: state.tier, window: state.window, text: state.text, count: state.pending })
-        state.inFlight += state.pending
-        state.pending = 0
+    for (const table of this.#tables) {
+      for (const state of table.values()) {
+        if (state.pending > 0 && this.#reportable(state)) {
+          const line = { tier: state.tier, window: state.window, text: state.text, count: state.pending }
+          this.#reported.set(line, state)
+          lines.push(line)
+          state.inFlight += state.pending
+          state.pending = 0
+        }
       }
     }
     return lines
@@ -175,10 +209,10 @@ export class BudgetCounter {
     this.#nodeCounts.push(Math.max(1, nodes))
     if (this.#nodeCounts.length > 20) this.#nodeCounts.shift()
     this.#nodes = Math.max(...this.#nodeCounts)
-    const hold: Array<{ text: string, tier: string, until: number }> = []
+    const hold: Hold[] = []
     const release: string[] = []
     lines.forEach((line, index) => {
-      const state = this.#keys.get(line.text)
+      const state = this.#reported.get(line)
       if (state === undefined || state.window !== line.window) return
       state.inFlight = Math.max(0, state.inFlight - line.count)
       const total = totals[index]
@@ -186,40 +220,82 @@ export class BudgetCounter {
         state.known = total
       }
     })
-    for (const [text, state] of this.#keys) {
-      const tier = this.#tiers[state.tier] as ResolvedTier
-      const window = Math.floor(now / tier.windowMs)
-      if (state.window !== window) {
-        if (state.heldUntil > 0) release.push(text)
-        if (state.pending > 0 && this.#reportable(state)) {
-          state.window = window
-          state.known = 0
-          state.inFlight = 0
-          state.heldUntil = 0
-        } else if (state.window < window - 1) {
-          this.#keys.delete(text)
-        } else {
-          // Attempts of the past window that were never reported go with it; the key stays
-          // for one window, so that a host seen again reuses it.
-          state.known = 0
-          state.inFlight = 0
-          state.pending = 0
-          state.heldUntil = 0
-        }
-        continue
-      }
-      if (state.known >= tier.limit) {
-        state.heldUntil = (window + 1) * tier.windowMs
-        hold.push({ text, tier: tier.name, until: state.heldUntil })
-      } else if (state.known + this.#nodes * (state.pending + state.inFlight) >= tier.limit) {
-        state.heldUntil = Math.min(now + this.#holdMs, (window + 1) * tier.windowMs)
-        hold.push({ text, tier: tier.name, until: state.heldUntil })
-      } else if (state.heldUntil > 0) {
-        state.heldUntil = 0
-        release.push(text)
+    for (const table of this.#tables) {
+      for (const state of table.values()) {
+        this.#settle(state, table, now, hold, release)
       }
     }
-    return hold.length === 0 && release.length === 0 ? NO_CHANGE : { hold, release }
+    if (hold.length === 0 && release.length === 0) return NO_CHANGE
+    // A text one tier let go of and another then held stays held.
+    return { hold, release: release.filter(text => !this.#holding.has(text)) }
+  }
+
+  /** One key's part of {@link BudgetCounter.applyReply}, after the totals are in. */
+  #settle (state: KeyState, table: Map<number | string, KeyState>, now: number, hold: Hold[], release: string[]): void {
+    const tier = this.#tiers[state.tier] as ResolvedTier
+    const window = Math.floor(now / tier.windowMs)
+    if (state.window !== window) {
+      if (state.heldUntil > 0) this.#letGo(state, hold, release)
+      if (state.pending > 0 && this.#reportable(state)) {
+        state.window = window
+        state.known = 0
+        state.inFlight = 0
+      } else if (state.window < window - 1) {
+        table.delete(state.key)
+        this.#size--
+      } else {
+        // Attempts of the past window that were never reported go with it; the key stays
+        // for one window, so that a host seen again reuses it.
+        state.known = 0
+        state.inFlight = 0
+        state.pending = 0
+      }
+      return
+    }
+    if (state.known >= tier.limit) {
+      hold.push(this.#hold(state, tier, (window + 1) * tier.windowMs))
+    } else if (state.known + this.#nodes * (state.pending + state.inFlight) >= tier.limit) {
+      hold.push(this.#hold(state, tier, Math.min(now + this.#holdMs, (window + 1) * tier.windowMs)))
+    } else if (state.heldUntil > 0) {
+      this.#letGo(state, hold, release)
+    }
+  }
+
+  /** Holds a key until `until`; returns the gate's hold of its text: until its holders' latest time. */
+  #hold (state: KeyState, tier: ResolvedTier, until: number): Hold {
+    state.heldUntil = until
+    let holders = this.#holding.get(state.text)
+    if (holders === undefined) {
+      holders = new Set()
+      this.#holding.set(state.text, holders)
+    }
+    holders.add(state)
+    let latest = until
+    for (const holder of holders) latest = Math.max(latest, holder.heldUntil)
+    return { text: state.text, tier: tier.name, until: latest }
+  }
+
+  /** Stops holding a key; returns its text's other holders, if any. */
+  #unhold (state: KeyState): Set<KeyState> | undefined {
+    state.heldUntil = 0
+    const holders = this.#holding.get(state.text)
+    holders?.delete(state)
+    if (holders !== undefined && holders.size > 0) return holders
+    this.#holding.delete(state.text)
+    return undefined
+  }
+
+  /** Stops holding a key: its text is released, or held until its other holders' latest time. */
+  #letGo (state: KeyState, hold: Hold[], release: string[]): void {
+    const others = this.#unhold(state)
+    if (others === undefined) {
+      release.push(state.text)
+      return
+    }
+    let last: KeyState | undefined
+    for (const holder of others) if (last === undefined || holder.heldUntil > last.heldUntil) last = holder
+    const tier = this.#tiers[(last as KeyState).tier] as ResolvedTier
+    hold.push({ text: state.text, tier: tier.name, until: (last as KeyState).heldUntil })
   }
 
   /**
@@ -228,7 +304,9 @@ export class BudgetCounter {
    */
   reset (): string[] {
     const held = this.held()
-    this.#keys.clear()
+    this.#holding.clear()
+    for (const table of this.#tables) table.clear()
+    this.#size = 0
     return held
   }
 
@@ -256,4 +334,9 @@ export class BudgetCounter {
     const address = formatIp(family, words)
     return prefix === full ? address : `${address}/${prefix}`
   }
+}
+
+/** An IPv4 address (a word) masked to a prefix length, as an int32 key. */
+function maskV4 (word: number, prefixLength: number): number {
+  return prefixLength === 0 ? 0 : word & (-1 << (32 - prefixLength))
 }

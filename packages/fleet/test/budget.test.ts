@@ -99,6 +99,65 @@ describe('BudgetCounter', () => {
     expect(counter.size).toBe(0)
   })
 
+  it.each(['203.0.113.7', '2001:db8::7'])('.record() - counts %s apart in two tiers of the same prefix length', ip => {
+    const counter = new BudgetCounter({
+      maxKeys: 100,
+      tiers: [
+        { name: 'second', limit: 3, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
+        { name: 'minute', limit: 5, windowMs: 60_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }
+      ]
+    }, 400)
+    const holds = (now: number): string[] => counter.record(ip, now).hold.map(hold => hold.tier)
+    expect([holds(0), holds(10), holds(20)]).toEqual([[], [], ['second']])
+    expect(counter.size).toBe(2)
+    // A new second: its tier starts again; the minute's counts all five.
+    expect([holds(1_000), holds(1_010)]).toEqual([[], ['minute']])
+  })
+
+  it('.applyReply() - holds a text two tiers count until the last of them lets go, until the later of their times', () => {
+    const counter = new BudgetCounter({
+      maxKeys: 100,
+      tiers: [
+        { name: 'second', limit: 3, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
+        { name: 'minute', limit: 5, windowMs: 60_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }
+      ]
+    }, 400)
+    const ip = '203.0.113.7'
+    for (const now of [0, 10]) counter.record(ip, now)
+    expect(counter.record(ip, 20).hold).toEqual([{ text: ip, tier: 'second', until: 420 }])
+    const first = counter.takeReport()
+    expect(first.map(line => [line.tier, line.count])).toEqual([[0, 3], [1, 3]])
+    // The fleet: 3 this second (the budget: held to the second's end), 5 this minute (held to its end).
+    expect(counter.applyReply(first, [3, 5], 1, 50)).toEqual({
+      hold: [{ text: ip, tier: 'second', until: 1_000 }, { text: ip, tier: 'minute', until: 60_000 }],
+      release: []
+    })
+    // The next second: the second tier lets go, and the minute's hold stands, not released.
+    const next = counter.applyReply([], [], 1, 1_050)
+    expect(next.release).toEqual([])
+    // (the last hold of a text is the one that stands)
+    expect(next.hold.at(-1)).toEqual({ text: ip, tier: 'minute', until: 60_000 })
+    expect(counter.held()).toEqual([ip])
+    // The next minute: nobody holds it.
+    expect(counter.applyReply([], [], 1, 60_050)).toEqual({ hold: [], release: [ip] })
+    expect(counter.held()).toEqual([])
+  })
+
+  it('.applyReply() - does not release a text one tier lets go of when another holds it in the same reply', () => {
+    const counter = new BudgetCounter({
+      maxKeys: 100,
+      tiers: [
+        { name: 'second', limit: 3, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
+        { name: 'minute', limit: 5, windowMs: 60_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }
+      ]
+    }, 400)
+    const ip = '203.0.113.7'
+    for (const now of [0, 10, 20]) counter.record(ip, now)
+    // This second the fleet saw 2 (room again: the second tier lets go); this minute 5 (held).
+    expect(counter.applyReply(counter.takeReport(), [2, 5], 1, 50)).toEqual({ hold: [{ text: ip, tier: 'minute', until: 60_000 }], release: [] })
+    expect(counter.held()).toEqual([ip])
+  })
+
   it('.record() - counts at most maxKeys keys; the rest are admitted uncounted', () => {
     const counter = new BudgetCounter({ ...host(5), maxKeys: 2 }, 400)
     counter.record('192.0.2.1', 0)

@@ -622,7 +622,13 @@ export class ConnectionManager<Raw> {
       if (entry.record.state === 'pending') {
         this.#counters.dialFailures++
         // stop() aborts the dial's job too: a stopping node is 'shutdown', not the caller's abort.
-        this.#failPending(entry, timedOut ? 'timeout' : stopped ? 'shutdown' : jobSignal.aborted ? 'aborted' : 'error', failure)
+        const reason: CloseReason = timedOut
+          ? 'timeout'
+          : stopped
+            // Stryker disable next-line StringLiteral: stop() closes the record as 'shutdown' itself just after; an empty reason, which the tracker refuses, changes nothing a caller sees
+            ? 'shutdown'
+            : jobSignal.aborted ? 'aborted' : 'error'
+        this.#failPending(entry, reason, failure)
       }
       throw failure
     } finally {

@@ -8,6 +8,15 @@ const host = (limit: number, windowMs = 1_000): ResolvedBudget => ({
   tiers: [{ name: 'host', limit, windowMs, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }]
 })
 
+/** Two tiers of the same prefix length: 3 a second and 5 a minute per host. */
+const perSecondAndMinute = (): BudgetCounter => new BudgetCounter({
+  maxKeys: 100,
+  tiers: [
+    { name: 'second', limit: 3, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
+    { name: 'minute', limit: 5, windowMs: 60_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }
+  ]
+}, 400)
+
 describe('BudgetCounter', () => {
   it('.record() - holds a key once its projection reaches the budget (known + nodes × unacknowledged)', () => {
     const counter = new BudgetCounter(host(10), 400)
@@ -100,13 +109,7 @@ describe('BudgetCounter', () => {
   })
 
   it.each(['203.0.113.7', '2001:db8::7'])('.record() - counts %s apart in two tiers of the same prefix length', ip => {
-    const counter = new BudgetCounter({
-      maxKeys: 100,
-      tiers: [
-        { name: 'second', limit: 3, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
-        { name: 'minute', limit: 5, windowMs: 60_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }
-      ]
-    }, 400)
+    const counter = perSecondAndMinute()
     const holds = (now: number): string[] => counter.record(ip, now).hold.map(hold => hold.tier)
     expect([holds(0), holds(10), holds(20)]).toEqual([[], [], ['second']])
     expect(counter.size).toBe(2)
@@ -115,13 +118,7 @@ describe('BudgetCounter', () => {
   })
 
   it('.applyReply() - holds a text two tiers count until the last of them lets go, until the later of their times', () => {
-    const counter = new BudgetCounter({
-      maxKeys: 100,
-      tiers: [
-        { name: 'second', limit: 3, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
-        { name: 'minute', limit: 5, windowMs: 60_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }
-      ]
-    }, 400)
+    const counter = perSecondAndMinute()
     const ip = '203.0.113.7'
     for (const now of [0, 10]) counter.record(ip, now)
     expect(counter.record(ip, 20).hold).toEqual([{ text: ip, tier: 'second', until: 420 }])
@@ -144,13 +141,7 @@ describe('BudgetCounter', () => {
   })
 
   it('.applyReply() - does not release a text one tier lets go of when another holds it in the same reply', () => {
-    const counter = new BudgetCounter({
-      maxKeys: 100,
-      tiers: [
-        { name: 'second', limit: 3, windowMs: 1_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 },
-        { name: 'minute', limit: 5, windowMs: 60_000, ipv4PrefixLength: 32, ipv6PrefixLength: 64 }
-      ]
-    }, 400)
+    const counter = perSecondAndMinute()
     const ip = '203.0.113.7'
     for (const now of [0, 10, 20]) counter.record(ip, now)
     // This second the fleet saw 2 (room again: the second tier lets go); this minute 5 (held).

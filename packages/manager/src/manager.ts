@@ -621,13 +621,10 @@ export class ConnectionManager<Raw> {
       const failure = timedOut ? new DialTimeoutError(address, this.#config.dialTimeout) : error
       if (entry.record.state === 'pending') {
         this.#counters.dialFailures++
+        let reason: CloseReason = timedOut ? 'timeout' : jobSignal.aborted ? 'aborted' : 'error'
         // stop() aborts the dial's job too: a stopping node is 'shutdown', not the caller's abort.
-        const reason: CloseReason = timedOut
-          ? 'timeout'
-          : stopped
-            // Stryker disable next-line StringLiteral: stop() closes the record as 'shutdown' itself just after; an empty reason, which the tracker refuses, changes nothing a caller sees
-            ? 'shutdown'
-            : jobSignal.aborted ? 'aborted' : 'error'
+        // Stryker disable next-line StringLiteral: stop() closes the record as 'shutdown' itself just after; an empty reason, which the tracker refuses, changes nothing a caller sees
+        if (stopped) reason = 'shutdown'
         this.#failPending(entry, reason, failure)
       }
       throw failure

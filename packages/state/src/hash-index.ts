@@ -247,7 +247,7 @@ export class HashIndex<Key extends number | string> {
     this.#capacity = capacity
     this.#shift = 32 - Math.log2(capacity)
     this.#table = new Int32Array(capacity * 2)
-    // Stryker disable next-line EqualityOperator: `<=` reads one step past the end, undefined, which `?? 0` takes as an empty bucket
+    // Stryker disable next-line EqualityOperator: `<=` reads one step past the end, undefined, which `?? 0` takes as an empty bucket (`>=` is killed, hidden by this comment)
     for (let index = 0; index < old.length; index += 2) {
       const hash = old[index] ?? 0
       // Stryker disable next-line ConditionalExpression: a fast path; placing an empty bucket writes hash 0 and value 0 over the first empty bucket, which changes nothing (`false` is killed, hidden by this comment)

@@ -119,7 +119,7 @@ export class ConnectionManager<Raw> {
     this.#pruner = new Pruner<Candidate>({
       config,
       clock: this.#clock,
-      // Stryker disable next-line ConditionalExpression: the pruner reads an undefined strategy as absent; the option is left out to keep the object exact
+      // Stryker disable next-line ConditionalExpression: the pruner reads an undefined strategy as absent; the option is left out to keep the object exact (`true`, which drops a custom strategy, is killed, hidden by this comment)
       ...(this.#pruneStrategy === undefined ? {} : { strategy: this.#pruneStrategy }),
       connections: peer => pruneCandidates(this.connections, this.#entries, peer),
       close: async (victim, context) => await this.#closeVictim(victim, context.reason)
@@ -452,7 +452,7 @@ export class ConnectionManager<Raw> {
    * @throws `InvalidAddressError` (from `@cm/config`) when the entry is malformed
    */
   deny (entry: string, options: ManagerDenyOptions = {}): number {
-    // Stryker disable next-line ConditionalExpression: the gate reads an undefined ttl as none; the option is left out to keep the object exact
+    // Stryker disable next-line ConditionalExpression: the gate reads an undefined ttl as none; the option is left out to keep the object exact (`true`, which drops the ttl, is killed, hidden by this comment)
     this.gate.deny(entry, options.ttl === undefined ? {} : { ttl: options.ttl })
     return this.#closeDenied ? this.#closeNowDenied() : 0
   }
@@ -494,7 +494,7 @@ export class ConnectionManager<Raw> {
     }
     this.#dialQueue.setLimits({ maxParallelDials: next.maxParallelDials, maxDialQueueLength: next.maxDialQueueLength })
     // The pruner drops a custom strategy when given pruneStrategy alone: give it back.
-    // Stryker disable next-line ConditionalExpression: the pruner reads an undefined strategy as absent (the default)
+    // Stryker disable next-line ConditionalExpression: the pruner reads an undefined strategy as absent, the default (`true`, which drops a custom strategy, is killed, hidden by this comment)
     this.#pruner.updateConfig(this.#pruneStrategy === undefined ? next : { ...next, strategy: this.#pruneStrategy })
     this.events.safeDispatchEvent('config:change', { detail: { config: next, changed } })
     if (this.#closeDenied && narrowsGate(changed)) {

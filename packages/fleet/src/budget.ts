@@ -270,9 +270,7 @@ export class BudgetCounter {
       this.#holding.set(state.text, holders)
     }
     holders.add(state)
-    let latest = until
-    for (const holder of holders) latest = Math.max(latest, holder.heldUntil)
-    return { text: state.text, tier: tier.name, until: latest }
+    return { text: state.text, tier: tier.name, until: latestOf(holders).heldUntil }
   }
 
   /** Stops holding a key; returns its text's other holders, if any. */
@@ -292,10 +290,8 @@ export class BudgetCounter {
       release.push(state.text)
       return
     }
-    let last: KeyState | undefined
-    for (const holder of others) if (last === undefined || holder.heldUntil > last.heldUntil) last = holder
-    const tier = this.#tiers[(last as KeyState).tier] as ResolvedTier
-    hold.push({ text: state.text, tier: tier.name, until: (last as KeyState).heldUntil })
+    const last = latestOf(others)
+    hold.push({ text: state.text, tier: (this.#tiers[last.tier] as ResolvedTier).name, until: last.heldUntil })
   }
 
   /**
@@ -339,4 +335,11 @@ export class BudgetCounter {
 /** An IPv4 address (a word) masked to a prefix length, as an int32 key. */
 function maskV4 (word: number, prefixLength: number): number {
   return prefixLength === 0 ? 0 : word & (-1 << (32 - prefixLength))
+}
+
+/** The holder held the longest, of a set that has at least one. */
+function latestOf (holders: ReadonlySet<KeyState>): KeyState {
+  let latest: KeyState | undefined
+  for (const holder of holders) if (latest === undefined || holder.heldUntil > latest.heldUntil) latest = holder
+  return latest as KeyState
 }

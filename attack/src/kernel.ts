@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** The states of TCP sockets as `/proc/net/tcp` numbers them. */
 const STATES: Readonly<Record<string, string>> = {
@@ -109,13 +109,20 @@ export function countKernelSockets (port: number, remote?: (address: string) => 
 }
 
 /**
- * The CPU time a process has used, user and system together, in seconds (from
- * `/proc/<pid>/stat`, in clock ticks of 10 ms).
+ * The CPU time a process has used, in seconds: the time its threads have run, summed over
+ * `/proc/<pid>/task/<tid>/schedstat` (nanoseconds, where `/proc/<pid>/stat` counts 10 ms
+ * ticks, too coarse for rounds of a second).
  *
  * @param pid - the process
  */
 export function processCpuSeconds (pid: number): number {
-  // The fields after the command name, which is in parentheses and may contain spaces.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  return (Number(fields[11]) + Number(fields[12])) / 100
+  let ns = 0
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      // A thread that ended between the listing and the read: its time is lost with it.
+    }
+  }
+  return ns / 1e9
 }

@@ -57,4 +57,15 @@ describe('processCpuSeconds()', () => {
     expect(spin).toBeGreaterThan(0)
     expect(processCpuSeconds(process.pid)).toBeGreaterThan(before)
   })
+
+  it('counts finer than the 10 ms ticks of /proc/<pid>/stat: 3 ms of CPU show as about 3 ms', () => {
+    const before = processCpuSeconds(process.pid)
+    const start = process.cpuUsage()
+    let spin = 0
+    while (process.cpuUsage(start).user + process.cpuUsage(start).system < 3_000) spin++
+    expect(spin).toBeGreaterThan(0)
+    const used = processCpuSeconds(process.pid) - before
+    expect(used).toBeGreaterThanOrEqual(0.002)
+    expect(used).toBeLessThan(0.05)
+  })
 })

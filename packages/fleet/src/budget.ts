@@ -1,7 +1,11 @@
 import { formatIp, maskIp, parseIpInto } from '@cm/config/address'
+import { COLD, COUNT, HOT, KEY, MARK, STRIDE, V4Counts, WINDOW } from './v4-counts.ts'
 import type { ResolvedBudget, ResolvedTier } from './options.ts'
 
-/** One budget key (a host or a tier's prefix) in the current window, on this node. */
+/**
+ * One budget key (a host or a tier's prefix) in the current window, on this node: every
+ * IPv6 key, and each IPv4 key once it is worth reporting (see {@link V4Counts}).
+ */
 interface KeyState {
   readonly tier: number
   /** Its key in the table that holds it (see {@link BudgetCounter}). */
@@ -79,17 +83,21 @@ export class BudgetCounter {
   readonly #maxKeys: number
   readonly #holdMs: number
   /**
-   * IPv4 keys, one map per tier, by the masked address as an int32: a small integer to V8
-   * on 64-bit Node, so a lookup on the accept path hashes no string and follows no pointer
-   * to compare keys. The host tier of a busy node holds thousands of keys, mostly out of
-   * the CPU's caches.
+   * IPv4 keys, one table per tier, by the masked address as an int32. A flood from many
+   * hosts is mostly keys seen a few times, far under half their budget: those are counted
+   * in the table's slots alone, with no object and no pass over them at each sync.
    */
-  readonly #v4: Array<Map<number, KeyState>>
+  readonly #v4: V4Counts[]
+  /** The IPv4 keys worth reporting (marked hot in `#v4`), one map per tier. */
+  readonly #v4Hot: Array<Map<number, KeyState>>
   /** IPv6 keys, one map per tier, by their text. */
   readonly #v6: Array<Map<string, KeyState>>
-  /** Every table, for the passes over all keys. */
+  /** Every map of key states, for the passes over them. */
   readonly #tables: Array<Map<number | string, KeyState>>
-  #size = 0
+  /** Per tier, the window `#v4` was last swept in. */
+  readonly #swept: number[]
+  /** Keys counted in the IPv6 maps (the IPv4 ones are counted by their tables). */
+  #v6Size = 0
   /** The key each line of a report was taken from, for its reply. */
   readonly #reported = new WeakMap<ReportLine, KeyState>()
   /**
@@ -114,9 +122,11 @@ export class BudgetCounter {
     this.#tiers = budget.tiers
     this.#maxKeys = budget.maxKeys
     this.#holdMs = holdMs
-    this.#v4 = budget.tiers.map(() => new Map<number, KeyState>())
+    this.#v4 = budget.tiers.map(() => new V4Counts())
+    this.#v4Hot = budget.tiers.map(() => new Map<number, KeyState>())
     this.#v6 = budget.tiers.map(() => new Map<string, KeyState>())
-    this.#tables = [...this.#v4, ...this.#v6] as Array<Map<number | string, KeyState>>
+    this.#tables = [...this.#v4Hot, ...this.#v6] as Array<Map<number | string, KeyState>>
+    this.#swept = budget.tiers.map(() => Number.NEGATIVE_INFINITY)
   }
 
   /** The number of live nodes: the largest count of the last 20 replies (at least 1). */
@@ -126,7 +136,9 @@ export class BudgetCounter {
 
   /** The number of keys counted. */
   get size (): number {
-    return this.#size
+    let size = this.#v6Size
+    for (const table of this.#v4) size += table.size
+    return size
   }
 
   /** The keys held now. */
@@ -148,20 +160,9 @@ export class BudgetCounter {
     for (let index = 0; index < tiers.length; index++) {
       const tier = tiers[index] as ResolvedTier
       const window = Math.floor(now / tier.windowMs)
-      const table = (family === 4 ? this.#v4[index] : this.#v6[index]) as Map<number | string, KeyState>
-      const key = family === 4 ? maskV4(this.#words[0] as number, tier.ipv4PrefixLength) : this.#keyText(6, tier)
-      let state = table.get(key)
-      if (state === undefined) {
-        if (this.#size >= this.#maxKeys) {
-          this.untracked++
-          continue
-        }
-        // A dotted IPv4 address that parsed is already canonical: the host key's text itself.
-        const text = typeof key === 'string' ? key : tier.ipv4PrefixLength === 32 && ip.charCodeAt(0) !== COLON ? ip : this.#keyText(4, tier)
-        state = { tier: index, key, text, window, known: 0, pending: 0, inFlight: 0, heldUntil: 0 }
-        table.set(key, state)
-        this.#size++
-      } else if (state.window !== window) {
+      const state = family === 4 ? this.#v4State(index, tier, window, ip) : this.#v6State(index, tier, window)
+      if (state === undefined) continue
+      if (state.window !== window) {
         state.window = window
         state.known = 0
         state.inFlight = 0
@@ -176,6 +177,67 @@ export class BudgetCounter {
       }
     }
     return change
+  }
+
+  /**
+   * Counts an IPv4 attempt (the address in `#words`) in its cold slot; returns the key's
+   * state once it has one, to count the attempt there instead. A key gets its state when
+   * this attempt makes it worth reporting; `undefined` when the attempt was counted here,
+   * or not at all (`maxKeys`).
+   */
+  #v4State (index: number, tier: ResolvedTier, window: number, ip: string): KeyState | undefined {
+    const key = maskV4(this.#words[0] as number, tier.ipv4PrefixLength)
+    const table = this.#v4[index] as V4Counts
+    let at = table.find(key)
+    if (at < 0) {
+      if (this.size >= this.#maxKeys) {
+        this.untracked++
+        return undefined
+      }
+      at = table.insert(key, window)
+    }
+    const slots = table.slots
+    if (slots[at + MARK] === HOT) return (this.#v4Hot[index] as Map<number, KeyState>).get(key)
+    if (slots[at + WINDOW] !== window) {
+      slots[at + WINDOW] = window
+      slots[at + COUNT] = 0
+    }
+    const count = (slots[at + COUNT] as number) + 1
+    if (2 * this.#nodes * count < tier.limit) {
+      slots[at + COUNT] = count
+      return undefined
+    }
+    // A dotted IPv4 address that parsed is already canonical: the host key's text itself.
+    const text = tier.ipv4PrefixLength === 32 && ip.charCodeAt(0) !== COLON ? ip : this.#keyText(4, tier)
+    return this.#promote(index, slots, at, text)
+  }
+
+  /** Gives the IPv4 key in the cold slot at `at` a state of its own, with its count (the attempt being counted not included). */
+  #promote (index: number, slots: Float64Array, at: number, text: string): KeyState {
+    const key = slots[at + KEY] as number
+    const state: KeyState = { tier: index, key, text, window: slots[at + WINDOW] as number, known: 0, pending: slots[at + COUNT] as number, inFlight: 0, heldUntil: 0 }
+    slots[at + MARK] = HOT
+    slots[at + COUNT] = 0
+    const hot = this.#v4Hot[index] as Map<number, KeyState>
+    hot.set(key, state)
+    return state
+  }
+
+  /** The state of the IPv6 key of the address in `#words`, made if new; `undefined` if not counted (`maxKeys`). */
+  #v6State (index: number, tier: ResolvedTier, window: number): KeyState | undefined {
+    const table = this.#v6[index] as Map<string, KeyState>
+    const key = this.#keyText(6, tier)
+    let state = table.get(key)
+    if (state === undefined) {
+      if (this.size >= this.#maxKeys) {
+        this.untracked++
+        return undefined
+      }
+      state = { tier: index, key, text: key, window, known: 0, pending: 0, inFlight: 0, heldUntil: 0 }
+      table.set(key, state)
+      this.#v6Size++
+    }
+    return state
   }
 
   /**
@@ -208,7 +270,10 @@ export class BudgetCounter {
   applyReply (lines: readonly ReportLine[], totals: readonly number[], nodes: number, now: number): HoldChange {
     this.#nodeCounts.push(Math.max(1, nodes))
     if (this.#nodeCounts.length > 20) this.#nodeCounts.shift()
+    const before = this.#nodes
     this.#nodes = Math.max(...this.#nodeCounts)
+    // More nodes make every unacknowledged attempt weigh more: cold keys may now be worth reporting.
+    if (this.#nodes > before) this.#promoteReportable()
     const hold: Hold[] = []
     const release: string[] = []
     lines.forEach((line, index) => {
@@ -225,6 +290,7 @@ export class BudgetCounter {
         this.#settle(state, table, now, hold, release)
       }
     }
+    this.#sweep(now)
     if (hold.length === 0 && release.length === 0) return NO_CHANGE
     // A text one tier let go of and another then held stays held.
     return { hold, release: release.filter(text => !this.#holding.has(text)) }
@@ -242,7 +308,12 @@ export class BudgetCounter {
         state.inFlight = 0
       } else if (state.window < window - 1) {
         table.delete(state.key)
-        this.#size--
+        if (typeof state.key === 'string') {
+          this.#v6Size--
+        } else {
+          // Back to a cold slot of its last window: the sweep that follows forgets it.
+          this.#demote(state)
+        }
       } else {
         // Attempts of the past window that were never reported go with it; the key stays
         // for one window, so that a host seen again reuses it.
@@ -302,8 +373,48 @@ export class BudgetCounter {
     const held = this.held()
     this.#holding.clear()
     for (const table of this.#tables) table.clear()
-    this.#size = 0
+    for (const table of this.#v4) table.clear()
+    this.#v6Size = 0
+    this.#swept.fill(Number.NEGATIVE_INFINITY)
     return held
+  }
+
+  /** Turns a forgotten hot IPv4 key's slot back into a cold one, of the key's last window, counting nothing. */
+  #demote (state: KeyState): void {
+    const table = this.#v4[state.tier] as V4Counts
+    const at = table.find(state.key as number)
+    const slots = table.slots
+    slots[at + MARK] = COLD
+    slots[at + WINDOW] = state.window
+    slots[at + COUNT] = 0
+    this.#swept[state.tier] = Number.NEGATIVE_INFINITY
+  }
+
+  /** Gives every cold IPv4 key worth reporting now a state of its own. */
+  #promoteReportable (): void {
+    this.#tiers.forEach((tier, index) => {
+      const slots = (this.#v4[index] as V4Counts).slots
+      for (let at = 0; at < slots.length; at += STRIDE) {
+        if (slots[at + MARK] === COLD && 2 * this.#nodes * (slots[at + COUNT] as number) >= tier.limit) {
+          this.#promote(index, slots, at, this.#v4Text(slots[at + KEY] as number, tier))
+        }
+      }
+    })
+  }
+
+  /**
+   * Once a window at most per tier (or after a demotion), forgets the cold IPv4 keys idle
+   * for a whole window and drops the counts of past windows: what {@link BudgetCounter.applyReply}
+   * does for keys with a state, done for the cold ones by one pass over their table.
+   */
+  #sweep (now: number): void {
+    this.#tiers.forEach((tier, index) => {
+      const window = Math.floor(now / tier.windowMs)
+      if (this.#swept[index] === window) return
+      this.#swept[index] = window
+      const table = this.#v4[index] as V4Counts
+      table.sweep(window)
+    })
   }
 
   /**
@@ -317,6 +428,12 @@ export class BudgetCounter {
   #reportable (state: KeyState): boolean {
     const tier = this.#tiers[state.tier] as ResolvedTier
     return 2 * (state.known + this.#nodes * (state.pending + state.inFlight)) >= tier.limit
+  }
+
+  /** The canonical text of an IPv4 key (an address masked to the tier's prefix, as an int32). */
+  #v4Text (key: number, tier: ResolvedTier): string {
+    const address = formatIp(4, Uint32Array.of(key >>> 0))
+    return tier.ipv4PrefixLength === 32 ? address : `${address}/${tier.ipv4PrefixLength}`
   }
 
   /** The canonical text of the key of the address in #words for a tier. */

@@ -1,14 +1,14 @@
 import { formatIp, maskIp, parseIpInto } from '@cm/config/address'
-import { COLD, COUNT, HOT, KEY, MARK, STRIDE, V4Counts, WINDOW } from './v4-counts.ts'
+import { COLD, COUNT, HOT, KEY, KeyCounts, MARK, WINDOW } from './key-counts.ts'
 import type { ResolvedBudget, ResolvedTier } from './options.ts'
 
 /**
- * One budget key (a host or a tier's prefix) in the current window, on this node: every
- * IPv6 key, and each IPv4 key once it is worth reporting (see {@link V4Counts}).
+ * One budget key (a host or a tier's prefix) in the current window, on this node, once it
+ * is worth reporting (see {@link KeyCounts}).
  */
 interface KeyState {
   readonly tier: number
-  /** Its key in the table that holds it (see {@link BudgetCounter}). */
+  /** Its key in the map that holds it: the masked IPv4 address as an int32, or an IPv6 prefix's {@link v6MapKey}. */
   readonly key: number | string
   /** The canonical text of the key's range (`203.0.113.7`, `2001:db8:1:2::/64`). */
   readonly text: string
@@ -83,21 +83,20 @@ export class BudgetCounter {
   readonly #maxKeys: number
   readonly #holdMs: number
   /**
-   * IPv4 keys, one table per tier, by the masked address as an int32. A flood from many
-   * hosts is mostly keys seen a few times, far under half their budget: those are counted
-   * in the table's slots alone, with no object and no pass over them at each sync.
+   * Every key, one table per tier and family, by the masked address: one word for IPv4, four
+   * for IPv6. A flood from many hosts is mostly keys seen a few times, far under half their
+   * budget: those are counted in the table's slots alone, with no object and no pass over
+   * them at each sync.
    */
-  readonly #v4: V4Counts[]
-  /** The IPv4 keys worth reporting (marked hot in `#v4`), one map per tier. */
+  readonly #v4: KeyCounts[]
+  readonly #v6: KeyCounts[]
+  /** The keys worth reporting (marked hot in their table), one map per tier and family. */
   readonly #v4Hot: Array<Map<number, KeyState>>
-  /** IPv6 keys, one map per tier, by their text. */
-  readonly #v6: Array<Map<string, KeyState>>
+  readonly #v6Hot: Array<Map<string, KeyState>>
   /** Every map of key states, for the passes over them. */
   readonly #tables: Array<Map<number | string, KeyState>>
-  /** Per tier, the window `#v4` was last swept in. */
+  /** Per tier, the window its tables were last swept in. */
   readonly #swept: number[]
-  /** Keys counted in the IPv6 maps (the IPv4 ones are counted by their tables). */
-  #v6Size = 0
   /** The key each line of a report was taken from, for its reply. */
   readonly #reported = new WeakMap<ReportLine, KeyState>()
   /**
@@ -122,10 +121,11 @@ export class BudgetCounter {
     this.#tiers = budget.tiers
     this.#maxKeys = budget.maxKeys
     this.#holdMs = holdMs
-    this.#v4 = budget.tiers.map(() => new V4Counts())
+    this.#v4 = budget.tiers.map(() => new KeyCounts(1))
+    this.#v6 = budget.tiers.map(() => new KeyCounts(4))
     this.#v4Hot = budget.tiers.map(() => new Map<number, KeyState>())
-    this.#v6 = budget.tiers.map(() => new Map<string, KeyState>())
-    this.#tables = [...this.#v4Hot, ...this.#v6] as Array<Map<number | string, KeyState>>
+    this.#v6Hot = budget.tiers.map(() => new Map<string, KeyState>())
+    this.#tables = [...this.#v4Hot, ...this.#v6Hot] as Array<Map<number | string, KeyState>>
     this.#swept = budget.tiers.map(() => Number.NEGATIVE_INFINITY)
   }
 
@@ -136,8 +136,9 @@ export class BudgetCounter {
 
   /** The number of keys counted. */
   get size (): number {
-    let size = this.#v6Size
+    let size = 0
     for (const table of this.#v4) size += table.size
+    for (const table of this.#v6) size += table.size
     return size
   }
 
@@ -187,7 +188,7 @@ export class BudgetCounter {
    */
   #v4State (index: number, tier: ResolvedTier, window: number, ip: string): KeyState | undefined {
     const key = maskV4(this.#words[0] as number, tier.ipv4PrefixLength)
-    const table = this.#v4[index] as V4Counts
+    const table = this.#v4[index] as KeyCounts
     let at = table.find(key)
     if (at < 0) {
       if (this.size >= this.#maxKeys) {
@@ -197,47 +198,48 @@ export class BudgetCounter {
       at = table.insert(key, window)
     }
     const slots = table.slots
-    if (slots[at + MARK] === HOT) return (this.#v4Hot[index] as Map<number, KeyState>).get(key)
+    const hot = this.#v4Hot[index] as Map<number, KeyState>
+    if (slots[at + MARK] === HOT) return hot.get(key)
+    if (!this.#countCold(slots, at, window, tier)) return undefined
+    // A dotted IPv4 address that parsed is already canonical: the host key's text itself.
+    const text = tier.ipv4PrefixLength === 32 && ip.charCodeAt(0) !== COLON ? ip : v4Text(key, tier.ipv4PrefixLength)
+    return promote(hot, key, index, slots, at, text)
+  }
+
+  /** {@link BudgetCounter.#v4State} for an IPv6 attempt, keyed by its prefix. */
+  #v6State (index: number, tier: ResolvedTier, window: number): KeyState | undefined {
+    const words = this.#scratch
+    words.set(this.#words)
+    maskIp(words, tier.ipv6PrefixLength)
+    const table = this.#v6[index] as KeyCounts
+    let at = table.findWords(words)
+    if (at < 0) {
+      if (this.size >= this.#maxKeys) {
+        this.untracked++
+        return undefined
+      }
+      at = table.insertWords(words, window)
+    }
+    const slots = table.slots
+    const hot = this.#v6Hot[index] as Map<string, KeyState>
+    if (slots[at + MARK] === HOT) return hot.get(v6MapKey(words))
+    if (!this.#countCold(slots, at, window, tier)) return undefined
+    return promote(hot, v6MapKey(words), index, slots, at, v6Text(words, tier.ipv6PrefixLength))
+  }
+
+  /**
+   * Counts an attempt in a cold slot, in `window`. Returns true, counting nothing, when this
+   * attempt makes the key worth reporting: the key then needs a state of its own.
+   */
+  #countCold (slots: Float64Array, at: number, window: number, tier: ResolvedTier): boolean {
     if (slots[at + WINDOW] !== window) {
       slots[at + WINDOW] = window
       slots[at + COUNT] = 0
     }
     const count = (slots[at + COUNT] as number) + 1
-    if (2 * this.#nodes * count < tier.limit) {
-      slots[at + COUNT] = count
-      return undefined
-    }
-    // A dotted IPv4 address that parsed is already canonical: the host key's text itself.
-    const text = tier.ipv4PrefixLength === 32 && ip.charCodeAt(0) !== COLON ? ip : this.#keyText(4, tier)
-    return this.#promote(index, slots, at, text)
-  }
-
-  /** Gives the IPv4 key in the cold slot at `at` a state of its own, with its count (the attempt being counted not included). */
-  #promote (index: number, slots: Float64Array, at: number, text: string): KeyState {
-    const key = slots[at + KEY] as number
-    const state: KeyState = { tier: index, key, text, window: slots[at + WINDOW] as number, known: 0, pending: slots[at + COUNT] as number, inFlight: 0, heldUntil: 0 }
-    slots[at + MARK] = HOT
-    slots[at + COUNT] = 0
-    const hot = this.#v4Hot[index] as Map<number, KeyState>
-    hot.set(key, state)
-    return state
-  }
-
-  /** The state of the IPv6 key of the address in `#words`, made if new; `undefined` if not counted (`maxKeys`). */
-  #v6State (index: number, tier: ResolvedTier, window: number): KeyState | undefined {
-    const table = this.#v6[index] as Map<string, KeyState>
-    const key = this.#keyText(6, tier)
-    let state = table.get(key)
-    if (state === undefined) {
-      if (this.size >= this.#maxKeys) {
-        this.untracked++
-        return undefined
-      }
-      state = { tier: index, key, text: key, window, known: 0, pending: 0, inFlight: 0, heldUntil: 0 }
-      table.set(key, state)
-      this.#v6Size++
-    }
-    return state
+    if (2 * this.#nodes * count >= tier.limit) return true
+    slots[at + COUNT] = count
+    return false
   }
 
   /**
@@ -308,12 +310,8 @@ export class BudgetCounter {
         state.inFlight = 0
       } else if (state.window < window - 1) {
         table.delete(state.key)
-        if (typeof state.key === 'string') {
-          this.#v6Size--
-        } else {
-          // Back to a cold slot of its last window: the sweep that follows forgets it.
-          this.#demote(state)
-        }
+        // Back to a cold slot of its last window: the sweep that follows forgets it.
+        this.#demote(state)
       } else {
         // Attempts of the past window that were never reported go with it; the key stays
         // for one window, so that a host seen again reuses it.
@@ -374,15 +372,22 @@ export class BudgetCounter {
     this.#holding.clear()
     for (const table of this.#tables) table.clear()
     for (const table of this.#v4) table.clear()
-    this.#v6Size = 0
+    for (const table of this.#v6) table.clear()
     this.#swept.fill(Number.NEGATIVE_INFINITY)
     return held
   }
 
-  /** Turns a forgotten hot IPv4 key's slot back into a cold one, of the key's last window, counting nothing. */
+  /** Turns a forgotten key's hot slot back into a cold one, of the key's last window, counting nothing. */
   #demote (state: KeyState): void {
-    const table = this.#v4[state.tier] as V4Counts
-    const at = table.find(state.key as number)
+    let table: KeyCounts
+    let at: number
+    if (typeof state.key === 'number') {
+      table = this.#v4[state.tier] as KeyCounts
+      at = table.find(state.key)
+    } else {
+      table = this.#v6[state.tier] as KeyCounts
+      at = table.findWords(v6Words(state.key, this.#scratch))
+    }
     const slots = table.slots
     slots[at + MARK] = COLD
     slots[at + WINDOW] = state.window
@@ -390,16 +395,30 @@ export class BudgetCounter {
     this.#swept[state.tier] = Number.NEGATIVE_INFINITY
   }
 
-  /** Gives every cold IPv4 key worth reporting now a state of its own. */
+  /** Gives every cold key worth reporting now a state of its own. */
   #promoteReportable (): void {
+    const words = this.#scratch
     this.#tiers.forEach((tier, index) => {
-      const slots = (this.#v4[index] as V4Counts).slots
-      for (let at = 0; at < slots.length; at += STRIDE) {
-        if (slots[at + MARK] === COLD && 2 * this.#nodes * (slots[at + COUNT] as number) >= tier.limit) {
-          this.#promote(index, slots, at, this.#v4Text(slots[at + KEY] as number, tier))
+      const v4 = this.#v4[index] as KeyCounts
+      for (let at = 0; at < v4.slots.length; at += v4.stride) {
+        if (this.#reportableCold(v4.slots, at, tier)) {
+          const key = v4.slots[at + KEY] as number
+          promote(this.#v4Hot[index] as Map<number, KeyState>, key, index, v4.slots, at, v4Text(key, tier.ipv4PrefixLength))
+        }
+      }
+      const v6 = this.#v6[index] as KeyCounts
+      for (let at = 0; at < v6.slots.length; at += v6.stride) {
+        if (this.#reportableCold(v6.slots, at, tier)) {
+          for (let word = 0; word < 4; word++) words[word] = v6.slots[at + KEY + word] as number
+          promote(this.#v6Hot[index] as Map<string, KeyState>, v6MapKey(words), index, v6.slots, at, v6Text(words, tier.ipv6PrefixLength))
         }
       }
     })
+  }
+
+  /** Whether the slot at `at` is a cold key worth reporting (see {@link BudgetCounter.#reportable}). */
+  #reportableCold (slots: Float64Array, at: number, tier: ResolvedTier): boolean {
+    return slots[at + MARK] === COLD && 2 * this.#nodes * (slots[at + COUNT] as number) >= tier.limit
   }
 
   /**
@@ -412,8 +431,10 @@ export class BudgetCounter {
       const window = Math.floor(now / tier.windowMs)
       if (this.#swept[index] === window) return
       this.#swept[index] = window
-      const table = this.#v4[index] as V4Counts
-      table.sweep(window)
+      const v4 = this.#v4[index] as KeyCounts
+      const v6 = this.#v6[index] as KeyCounts
+      v4.sweep(window)
+      v6.sweep(window)
     })
   }
 
@@ -430,23 +451,6 @@ export class BudgetCounter {
     return 2 * (state.known + this.#nodes * (state.pending + state.inFlight)) >= tier.limit
   }
 
-  /** The canonical text of an IPv4 key (an address masked to the tier's prefix, as an int32). */
-  #v4Text (key: number, tier: ResolvedTier): string {
-    const address = formatIp(4, Uint32Array.of(key >>> 0))
-    return tier.ipv4PrefixLength === 32 ? address : `${address}/${tier.ipv4PrefixLength}`
-  }
-
-  /** The canonical text of the key of the address in #words for a tier. */
-  #keyText (family: 4 | 6, tier: ResolvedTier): string {
-    const prefix = family === 4 ? tier.ipv4PrefixLength : tier.ipv6PrefixLength
-    const full = family === 4 ? 32 : 128
-    const scratch = this.#scratch
-    scratch.set(this.#words)
-    const words = family === 4 ? scratch.subarray(0, 1) : scratch
-    maskIp(words, prefix)
-    const address = formatIp(family, words)
-    return prefix === full ? address : `${address}/${prefix}`
-  }
 }
 
 /** An IPv4 address (a word) masked to a prefix length, as an int32 key. */
@@ -459,4 +463,40 @@ function latestOf (holders: ReadonlySet<KeyState>): KeyState {
   let latest: KeyState | undefined
   for (const holder of holders) if (latest === undefined || holder.heldUntil > latest.heldUntil) latest = holder
   return latest as KeyState
+}
+
+/** Gives the key in the cold slot at `at` a state of its own, with its count (the attempt being counted not included). */
+function promote<K extends number | string> (hot: Map<K, KeyState>, key: K, tier: number, slots: Float64Array, at: number, text: string): KeyState {
+  const state: KeyState = { tier, key, text, window: slots[at + WINDOW] as number, known: 0, pending: slots[at + COUNT] as number, inFlight: 0, heldUntil: 0 }
+  slots[at + MARK] = HOT
+  slots[at + COUNT] = 0
+  hot.set(key, state)
+  return state
+}
+
+/** The canonical text of an IPv4 key (an address masked to the prefix, as an int32). */
+function v4Text (key: number, prefixLength: number): string {
+  const address = formatIp(4, Uint32Array.of(key >>> 0))
+  return prefixLength === 32 ? address : `${address}/${prefixLength}`
+}
+
+/** The canonical text of an IPv6 key (an address masked to the prefix). */
+function v6Text (words: Uint32Array, prefixLength: number): string {
+  const address = formatIp(6, words)
+  return prefixLength === 128 ? address : `${address}/${prefixLength}`
+}
+
+/**
+ * The map key of a hot IPv6 key: its four words as eight 16-bit characters, a short string
+ * made without formatting the address.
+ */
+function v6MapKey (words: Uint32Array): string {
+  const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = words
+  return String.fromCharCode(w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff)
+}
+
+/** The words of a {@link v6MapKey}, written into `out`. */
+function v6Words (key: string, out: Uint32Array): Uint32Array {
+  for (let word = 0; word < 4; word++) out[word] = ((key.charCodeAt(2 * word) << 16) | key.charCodeAt(2 * word + 1)) >>> 0
+  return out
 }

@@ -33,6 +33,7 @@ const budgetArbitrary = fc.record({
 const ipArbitrary = (hosts: number): fc.Arbitrary<string> => fc.oneof(
   { weight: 8, arbitrary: fc.integer({ min: 0, max: hosts - 1 }).map(index => `10.${(index >> 16) & 0xff}.${(index >> 8) & 0xff}.${index & 0xff}`) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 }).map(index => `2001:db8:${index}::${index + 1}`) },
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: hosts - 1 }).map(index => `2001:db8:${(index >> 8).toString(16)}:${(index & 0xff).toString(16)}::${index % 3}`) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 }).map(index => `::ffff:10.0.0.${index}`) },
   { weight: 1, arbitrary: fc.constantFrom('not an address', '', '10.0.0.256') }
 )

@@ -191,10 +191,7 @@ export class BudgetCounter {
     const table = this.#v4[index] as KeyCounts
     let at = table.find(key)
     if (at < 0) {
-      if (this.size >= this.#maxKeys) {
-        this.untracked++
-        return undefined
-      }
+      if (!this.#hasRoom()) return undefined
       at = table.insert(key, window)
     }
     const slots = table.slots
@@ -214,10 +211,7 @@ export class BudgetCounter {
     const table = this.#v6[index] as KeyCounts
     let at = table.findWords(words)
     if (at < 0) {
-      if (this.size >= this.#maxKeys) {
-        this.untracked++
-        return undefined
-      }
+      if (!this.#hasRoom()) return undefined
       at = table.insertWords(words, window)
     }
     const slots = table.slots
@@ -225,6 +219,13 @@ export class BudgetCounter {
     if (slots[at + MARK] === HOT) return hot.get(v6MapKey(words))
     if (!this.#countCold(slots, at, window, tier)) return undefined
     return promote(hot, v6MapKey(words), index, slots, at, v6Text(words, tier.ipv6PrefixLength))
+  }
+
+  /** Whether a new key may be counted; if not (`maxKeys` keys are), the attempt counts as untracked. */
+  #hasRoom (): boolean {
+    if (this.size < this.#maxKeys) return true
+    this.untracked++
+    return false
   }
 
   /**

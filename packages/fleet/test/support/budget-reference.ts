@@ -1,4 +1,5 @@
 import { formatIp, maskIp, parseIpInto } from '@cm/config/address'
+import type { HoldChange, ReportLine } from '../../src/budget.ts'
 import type { ResolvedBudget, ResolvedTier } from '../../src/options.ts'
 
 /** One budget key (a host or a tier's prefix) in the current window, on this node. */
@@ -20,25 +21,8 @@ interface KeyState {
   heldUntil: number
 }
 
-/** One line of a report: a key and the attempts this node admitted from it. */
-export interface ReportLine {
-  readonly tier: number
-  /** The window the attempts were counted in. */
-  readonly window: number
-  readonly text: string
-  readonly count: number
-}
-
 /** A key to refuse locally, with the time (budget clock) until which. */
-interface Hold { readonly text: string, readonly tier: string, readonly until: number }
-
-/** What the budget asks of the gates after an attempt or a reply. */
-export interface HoldChange {
-  /** Keys to refuse locally, with the time (budget clock) until which; a later entry for the same key replaces an earlier one. */
-  readonly hold: readonly Hold[]
-  /** Keys to refuse no longer. */
-  readonly release: readonly string[]
-}
+type Hold = HoldChange['hold'][number]
 
 const COLON = 58
 
@@ -46,7 +30,7 @@ const NO_CHANGE: HoldChange = Object.freeze({ hold: Object.freeze([]), release: 
 
 /**
  * The reference the model test holds `BudgetCounter` to: the counter as it was before the
- * cold IPv4 keys moved into typed arrays (`src/v4-counts.ts`), one object and one map entry
+ * cold keys moved into typed arrays (`src/key-counts.ts`), one object and one map entry
  * per key, with every key settled at every reply. Same behaviour, simpler shape.
  *
  * A node's side of the fleet budget. Counts the attempts this node admitted per key and

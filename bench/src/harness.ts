@@ -249,6 +249,31 @@ export function usedBytes (): number {
   return usage.heapUsed + usage.arrayBuffers
 }
 
+/**
+ * Times two operations back to back in `rounds` rounds, the order swapped every round, so
+ * that the machine's slow spells fall on both alike: one `[time of a, time of b]` pair per
+ * round, in milliseconds. The ratios of the pairs compare like with like where medians taken
+ * over seconds of their own would not.
+ */
+export async function interleavedTimes (rounds: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<Array<[number, number]>> {
+  const timed = async (run: () => Promise<unknown>): Promise<number> => {
+    const started = performance.now()
+    await run()
+    return performance.now() - started
+  }
+  const pairs: Array<[number, number]> = []
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      const first = await timed(a)
+      pairs.push([first, await timed(b)])
+    } else {
+      const second = await timed(b)
+      pairs.push([await timed(a), second])
+    }
+  }
+  return pairs
+}
+
 /** The median of some numbers (the upper one of the middle two for an even count); 0 for none. */
 export function median (values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cyclingTask, formatNs, formatResultsFile, formatTable, measureSuite, percentile, rowNamed, runSuite, toRows } from '../src/harness.ts'
+import { cyclingTask, formatNs, formatResultsFile, formatTable, interleavedTimes, measureSuite, percentile, rowNamed, runSuite, toRows } from '../src/harness.ts'
 import type { BenchSuite } from '../src/harness.ts'
 
 describe('toRows()', () => {
@@ -192,5 +192,16 @@ describe('measureSuite() and the results file', () => {
 
   it('rowNamed() throws for a task the run does not have', () => {
     expect(() => rowNamed([], 'renamed')).toThrow(/no row named "renamed"/)
+  })
+})
+
+describe('interleavedTimes()', () => {
+  it('runs the two in turn, the order swapped every round, and pairs their times as [a, b]', async () => {
+    const order: string[] = []
+    const wait = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+    const pairs = await interleavedTimes(4, async () => { order.push('a'); await wait(1) }, async () => { order.push('b'); await wait(30) })
+    expect(order).toEqual(['a', 'b', 'b', 'a', 'a', 'b', 'b', 'a'])
+    expect(pairs).toHaveLength(4)
+    for (const [a, b] of pairs) expect(b).toBeGreaterThan(a)
   })
 })

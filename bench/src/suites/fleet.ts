@@ -10,7 +10,7 @@ import { createConnectionManager } from '@cm/manager'
 import { tcp } from '@cm/manager/tcp'
 import { createClient } from '@redis/client'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
-import { percentile } from '../harness.ts'
+import { interleavedTimes, percentile } from '../harness.ts'
 import type { BenchSuite, SuiteReport } from '../harness.ts'
 import { memoryTransport } from '../support/memory-transport.ts'
 import type { MemoryRaw } from '../support/memory-transport.ts'
@@ -213,23 +213,15 @@ export const fleetSuite: BenchSuite = {
     await counting.stop()
     await countingManager.stop()
 
-    // Back to back, the order swapped every round, so that the machine's slow spells fall on
-    // both managers alike: a table row's median is taken over seconds of its own, and the
+    // Interleaved, because a table row's median is taken over seconds of its own, and the
     // baseline's alone moved between 4.4 and 12.3 µs from run to run. Rounds of 10,000
     // accepts (tens of milliseconds), so that each carries its share of garbage collection.
     interleaved = async from => {
-      const ratios: number[] = []
-      for (let round = 0; round < INTERLEAVED_ROUNDS; round++) {
-        const times: number[] = []
-        for (const manager of round % 2 === 0 ? [bare, withFleet] : [withFleet, bare]) {
-          const started = performance.now()
-          for (let batch = 0; batch < INTERLEAVED_BATCHES; batch++) await acceptAndClose(manager, from === 6 ? attempts6 : attempts)()
-          times.push(performance.now() - started)
-        }
-        const [first = 1, second = 1] = times
-        ratios.push(round % 2 === 0 ? second / first : first / second)
+      const accepts = (manager: typeof bare) => async (): Promise<void> => {
+        for (let batch = 0; batch < INTERLEAVED_BATCHES; batch++) await acceptAndClose(manager, from === 6 ? attempts6 : attempts)()
       }
-      return ratios
+      const pairs = await interleavedTimes(INTERLEAVED_ROUNDS, accepts(bare), accepts(withFleet))
+      return pairs.map(([without, withTheFleet]) => withTheFleet / without)
     }
 
     const three = await propagation(redis.url, 3, 200)
@@ -341,20 +333,10 @@ export const fleetTcpSuite: BenchSuite = {
     }
     const expectServed = (served: number): void => { if (served !== TCP_BATCH) throw new Error(`served ${served} of ${TCP_BATCH}`) }
     tcpInterleaved = async () => {
-      // Back to back, the order swapped every round, so that the machine's slow seconds fall
-      // on both servers alike: the median ratio of accept rates, with / without the fleet.
-      const ratios: number[] = []
-      for (let round = 0; round < 40; round++) {
-        const times: number[] = []
-        for (const port of round % 2 === 0 ? [bare.port, managed.port] : [managed.port, bare.port]) {
-          const started = performance.now()
-          expectServed(await run(port))
-          times.push(performance.now() - started)
-        }
-        const [first = 1, second = 1] = times
-        ratios.push(round % 2 === 0 ? first / second : second / first)
-      }
-      const sorted = [...ratios].sort((a, b) => a - b)
+      // The median ratio of accept rates, with / without the fleet.
+      const serve = (port: number) => async (): Promise<void> => { expectServed(await run(port)) }
+      const pairs = await interleavedTimes(40, serve(bare.port), serve(managed.port))
+      const sorted = pairs.map(([without, withTheFleet]) => without / withTheFleet).sort((a, b) => a - b)
       return {
         lines: [
           '',

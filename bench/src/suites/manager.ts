@@ -6,7 +6,7 @@ import { tcp } from '@cm/manager/tcp'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
-import { formatNs, median, rowNamed } from '../harness.ts'
+import { formatNs, interleavedTimes, median, rowNamed } from '../harness.ts'
 import type { BenchSuite } from '../harness.ts'
 import { memoryTransport } from '../support/memory-transport.ts'
 import type { MemoryRaw } from '../support/memory-transport.ts'
@@ -231,28 +231,14 @@ const ROUNDS = 100
  * connection of each and the median of the per-round ratios.
  */
 async function interleavedRatio (clients: Clients, barePort: number, managedPort: number): Promise<{ lines: string[], ratio: number }> {
-  const timed = async (port: number, name: string): Promise<number> => {
-    const start = performance.now()
+  const serve = (port: number, name: string) => async (): Promise<void> => {
     expectServed(await clients.run(port, BATCH, PARALLEL), BATCH, `interleaved rounds, ${name}`)
-    return (performance.now() - start) * 1_000 / BATCH
   }
-  const bare: number[] = []
-  const managed: number[] = []
-  const ratios: number[] = []
-  for (let round = 0; round < ROUNDS; round++) {
-    let bareTime: number
-    let managedTime: number
-    if (round % 2 === 0) {
-      bareTime = await timed(barePort, 'bare')
-      managedTime = await timed(managedPort, 'managed')
-    } else {
-      managedTime = await timed(managedPort, 'managed')
-      bareTime = await timed(barePort, 'bare')
-    }
-    bare.push(bareTime)
-    managed.push(managedTime)
-    ratios.push(bareTime / managedTime)
-  }
+  const pairs = await interleavedTimes(ROUNDS, serve(barePort, 'bare'), serve(managedPort, 'managed'))
+  // Microseconds per connection.
+  const bare = pairs.map(([bareMs]) => bareMs * 1_000 / BATCH)
+  const managed = pairs.map(([, managedMs]) => managedMs * 1_000 / BATCH)
+  const ratios = pairs.map(([bareMs, managedMs]) => bareMs / managedMs)
   return {
     lines: [
       '',

@@ -12,7 +12,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['packages/*/vitest.config.ts', 'bench/vitest.config.ts', 'examples/vitest.config.ts', 'attack/vitest.config.ts']
+          allowDefaultProject: ['packages/*/vitest.config.ts', 'packages/*/vitest.mutate.config.ts', 'bench/vitest.config.ts', 'examples/vitest.config.ts', 'attack/vitest.config.ts']
         },
         tsconfigRootDir: import.meta.dirname
       }
@@ -49,7 +49,7 @@ export default tseslint.config(
   },
   {
     // Config files read by tools that take the default export (Stryker's too).
-    files: ['**/vitest.config.ts', '**/stryker.config.mjs', 'eslint.config.js'],
+    files: ['**/vitest.config.ts', '**/vitest.mutate.config.ts', '**/stryker.config.mjs', 'eslint.config.js'],
     rules: { 'no-restricted-syntax': 'off' }
   }
 )

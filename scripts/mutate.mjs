@@ -118,7 +118,7 @@ function table (rows) {
 
 /** Dependencies first, so that a run over several packages reads bottom-up. */
 function byRunOrder (a, b) {
-  const order = ['config', 'gate', 'rate-limit', 'pruner', 'state', 'manager']
+  const order = ['config', 'gate', 'rate-limit', 'pruner', 'state', 'manager', 'fleet']
   return (order.indexOf(a) + 1 || order.length + 1) - (order.indexOf(b) + 1 || order.length + 1) || a.localeCompare(b)
 }
 

@@ -20,6 +20,8 @@ const STATES: Readonly<Record<string, string>> = {
 export interface KernelSocket {
   /** `ESTABLISHED`, `FIN_WAIT1`, ... */
   readonly state: string
+  /** The local address, written as {@link KernelSocket.remoteAddress} is. */
+  readonly localAddress: string
   readonly localPort: number
   /** The remote address: dotted quad for IPv4 (and IPv4-mapped IPv6), hex words otherwise. */
   readonly remoteAddress: string
@@ -66,9 +68,9 @@ export function parseProcNetTcp (text: string, family: 4 | 6): KernelSocket[] {
     const [local = '', remote = '', state = '', queues = ''] = fields.slice(1, 5)
     const [localHex = '', localPort = '0'] = local.split(':')
     const [remoteHex = '', remotePort = '0'] = remote.split(':')
-    void localHex
     sockets.push({
       state: STATES[state] ?? state,
+      localAddress: family === 4 ? ipv4(localHex) : ipv6(localHex),
       localPort: Number.parseInt(localPort, 16),
       remoteAddress: family === 4 ? ipv4(remoteHex) : ipv6(remoteHex),
       remotePort: Number.parseInt(remotePort, 16),
@@ -86,9 +88,14 @@ export function kernelSockets (): KernelSocket[] {
   ]
 }
 
+/** The address every server of the suite listens on. */
+const SERVER_HOST = '127.0.0.1'
+
 /**
- * Counts the server-side sockets the kernel holds for a port: its local port is `port`, in
- * any state but LISTEN (connections queued in the backlog, open ones, closing ones, those
+ * Counts the server-side sockets the kernel holds for a port: its local address is the
+ * servers' (127.0.0.1) and its local port is `port` (a client of another process may bind
+ * another 127.x.y.z to the same port number, and is not the server's), in any state but
+ * LISTEN (connections queued in the backlog, open ones, closing ones, those
  * Node has let go of that the kernel still holds: FIN_WAIT, TIME_WAIT), and their unsent
  * bytes. A `remote` filter keeps those from some peers only.
  *
@@ -100,7 +107,7 @@ export function countKernelSockets (port: number, remote?: (address: string) => 
   let sockets = 0
   let sendQueue = 0
   for (const socket of kernelSockets()) {
-    if (socket.localPort !== port || socket.state === 'LISTEN' || (remote !== undefined && !remote(socket.remoteAddress))) continue
+    if (socket.localPort !== port || socket.localAddress !== SERVER_HOST || socket.state === 'LISTEN' || (remote !== undefined && !remote(socket.remoteAddress))) continue
     sockets++
     sendQueue += socket.sendQueue
     byState[socket.state] = (byState[socket.state] ?? 0) + 1

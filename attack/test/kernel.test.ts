@@ -15,15 +15,15 @@ const TCP6 = `  sl  local_address                         remote_address        
 describe('parseProcNetTcp()', () => {
   it('reads state, ports, remote address and send queue from /proc/net/tcp', () => {
     expect(parseProcNetTcp(TCP, 4)).toEqual([
-      { state: 'LISTEN', localPort: 0x9507, remoteAddress: '0.0.0.0', remotePort: 0, sendQueue: 0 },
-      { state: 'FIN_WAIT1', localPort: 0x9507, remoteAddress: '127.4.1.5', remotePort: 0xd431, sendQueue: 0x3a0000 }
+      { state: 'LISTEN', localAddress: '127.0.0.1', localPort: 0x9507, remoteAddress: '0.0.0.0', remotePort: 0, sendQueue: 0 },
+      { state: 'FIN_WAIT1', localAddress: '127.0.0.1', localPort: 0x9507, remoteAddress: '127.4.1.5', remotePort: 0xd431, sendQueue: 0x3a0000 }
     ])
   })
 
   it('reads /proc/net/tcp6, with IPv4-mapped remote addresses as dotted quads', () => {
     expect(parseProcNetTcp(TCP6, 6)).toEqual([
-      { state: 'ESTABLISHED', localPort: 0x9507, remoteAddress: '127.0.0.2', remotePort: 0xc350, sendQueue: 16 },
-      { state: 'TIME_WAIT', localPort: 0x1f90, remoteAddress: '00000000000000000000000001000000', remotePort: 0xc351, sendQueue: 0 }
+      { state: 'ESTABLISHED', localAddress: '127.0.0.1', localPort: 0x9507, remoteAddress: '127.0.0.2', remotePort: 0xc350, sendQueue: 16 },
+      { state: 'TIME_WAIT', localAddress: '00000000000000000000000001000000', localPort: 0x1f90, remoteAddress: '00000000000000000000000001000000', remotePort: 0xc351, sendQueue: 0 }
     ])
   })
 })
@@ -43,6 +43,16 @@ describe('countKernelSockets()', () => {
     while (accepted.length < 3) await new Promise(resolve => setTimeout(resolve, 5))
     expect(countKernelSockets(port, ours)).toMatchObject({ sockets: 3, byState: { ESTABLISHED: 3 } })
     expect(countKernelSockets(port, address => address.startsWith('127.10.')).sockets).toBe(2)
+    // A client of the same port number on another local address is not the server's.
+    const other: Server = createServer(socket => { socket.on('error', () => {}) })
+    await new Promise<void>(resolve => { other.listen(0, '127.0.0.1', resolve) })
+    const stranger = await new Promise<Socket>(resolve => {
+      const socket = connect({ port: (other.address() as { port: number }).port, host: '127.0.0.1', localAddress: '127.10.0.9', localPort: port }, () => { resolve(socket) })
+    })
+    // Its remote address would pass this filter: only its local address leaves it out.
+    expect(countKernelSockets(port, address => ours(address) || address === '127.0.0.1')).toMatchObject({ sockets: 3, byState: { ESTABLISHED: 3 } })
+    stranger.resetAndDestroy()
+    other.close()
     for (const socket of [...clients, ...accepted]) socket.resetAndDestroy()
     server.close()
     while (countKernelSockets(port, ours).sockets > 0) await new Promise(resolve => setTimeout(resolve, 5))
